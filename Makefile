@@ -1,0 +1,94 @@
+# Toolkit Advisor - run `make help` for the list of targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+RASA      := $(VENV)/bin/rasa
+STAMP     := $(VENV)/.installed
+MODEL     := models/toolkit-advisor.tar.gz
+SPACY     := build/spacy_pipeline/meta.json
+CATALOGUE := $(wildcard catalogue/*.yml)
+NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
+DOMAIN    := $(wildcard domain/*.yml) domain/questions.yml
+
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONWARNINGS := ignore
+export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
+
+.PHONY: help install build train run shell test test-unit test-e2e test-http lint validate \
+        check-catalogue nlu-report clean
+
+help: ## List the targets
+	@echo "Toolkit Advisor - career guidance assistant (Rasa 3.6)"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+# -- install ---------------------------------------------------------------------
+
+install: $(STAMP) ## Create .venv (Python 3.8-3.10) and install the pinned dependencies
+
+$(STAMP): requirements.lock pyproject.toml scripts/find_python.sh
+	@python=$$(scripts/find_python.sh) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(not ((3,8) <= sys.version_info[:2] <= (3,10)))'; then \
+	  echo "Creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --upgrade "pip==24.0"
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	@touch $@
+
+# -- build and train -----------------------------------------------------------------
+
+$(SPACY): $(STAMP) $(CATALOGUE) advisor/spacy_pipeline.py advisor/catalogue.py
+	$(PY) -m advisor.spacy_pipeline build/spacy_pipeline
+
+domain/questions.yml: $(STAMP) catalogue/decision_tree.yml advisor/domain_slots.py
+	$(PY) -m advisor.domain_slots $@
+
+build: $(SPACY) domain/questions.yml ## Build the spaCy pipeline and the generated domain from the catalogue
+
+$(MODEL): $(SPACY) domain/questions.yml config.yml $(NLU_DATA) $(DOMAIN) $(wildcard components/*.py)
+	$(RASA) train --domain domain --fixed-model-name toolkit-advisor --out models
+	@touch $@
+
+train: $(MODEL) ## Train the Rasa model (only when data, config or catalogue changed)
+
+check-catalogue: $(STAMP) ## Validate the catalogue (the same check the action server runs at start)
+	$(PY) -m advisor.check_catalogue
+
+validate: build ## rasa data validate --fail-on-warning
+	$(RASA) data validate --domain domain --fail-on-warning
+
+# -- run -----------------------------------------------------------------------------
+
+run: train ## Start the action server and Rasa (REST + HTTP API) on localhost
+	$(PY) -m ops.stack run
+
+shell: train ## Chat in the terminal: action server + rasa shell
+	$(PY) -m ops.stack shell
+
+# -- quality -------------------------------------------------------------------------
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check .
+
+test-unit: build ## Plain tests: catalogue, decision logic, reading, replies, actions
+	$(VENV)/bin/pytest -q -m "not servers"
+
+test-e2e: train ## Rasa end-to-end test stories
+	$(RASA) test core --stories tests/e2e --fail-on-prediction-errors --out build/results/e2e
+
+test-http: train ## Real servers over HTTP: conversations, simulate.py, out of scope
+	$(VENV)/bin/pytest -q -m servers
+
+nlu-report: build ## NLU cross-validation; writes build/results/nlu/*_report.json and nlu_f1.json
+	$(PY) -m ops.nlu_report --out build/results/nlu
+
+test: install lint check-catalogue validate test-unit train test-e2e test-http nlu-report ## Everything CI runs
+	$(PY) -m ops.nlu_report --check build/results/nlu --min-intent-f1 0.95
+
+clean: ## Remove build artefacts and trained models (keeps .venv)
+	rm -rf build models results .pytest_cache domain/questions.yml

@@ -1,0 +1,124 @@
+"""Translate between Rasa's tracker and the plain ``advisor`` types.
+
+Only entities added by our own NLU component (``extractor ==
+"PreferenceExtractor"``) count as answers: entities typed by hand in Rasa's
+``/intent{"entity": "value"}`` syntax have no extractor and are ignored, so
+nobody can set an answer or the recommendation by typing a payload.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from advisor.answers import records_by_question
+from advisor.catalogue import Catalogue
+from advisor.dialogue import State, Turn
+from advisor.messages import Reply
+from advisor.preferences import Preference, Reading
+
+TRUSTED_EXTRACTOR = "PreferenceExtractor"
+
+# Slot names beyond the one-per-question answer slots.
+CURRENT_QUESTION = "current_question"
+RECOMMENDATION = "recommendation"
+ANSWER_LOG = "answer_log"
+EXPLAINED_QUESTION = "explained_question"
+LAST_TOOLKIT = "last_toolkit"
+OFFER = "offer"
+
+
+def state_from_tracker(tracker: Tracker, catalogue: Catalogue) -> State:
+    answers: Dict[str, Optional[bool]] = {}
+    for question_id in catalogue.question_ids:
+        value = tracker.get_slot(question_id)
+        answers[question_id] = value if isinstance(value, bool) else None
+    current = tracker.get_slot(CURRENT_QUESTION)
+    recommendation = tracker.get_slot(RECOMMENDATION)
+    records = {q: r for q, r in records_by_question(tracker.get_slot(ANSWER_LOG)).items() if answers.get(q) == r.value}
+    offer = tracker.get_slot(OFFER)
+    return State(
+        answers=answers,
+        current_question=current if current in catalogue.question_ids else None,
+        recommendation=recommendation if recommendation in catalogue.toolkit_ids else None,
+        records=records,
+        explained=tracker.get_slot(EXPLAINED_QUESTION),
+        offer=offer if isinstance(offer, dict) else None,
+    )
+
+
+def slot_events(state: State, catalogue: Catalogue) -> List[EventType]:
+    """SlotSet events that write ``state`` back (the public state contract)."""
+    events: List[EventType] = [SlotSet(q, state.answers.get(q)) for q in catalogue.question_ids]
+    events += [
+        SlotSet(CURRENT_QUESTION, state.current_question),
+        SlotSet(RECOMMENDATION, state.recommendation),
+        SlotSet(ANSWER_LOG, [record.as_dict() for record in state.records.values()]),
+        SlotSet(EXPLAINED_QUESTION, state.explained),
+        SlotSet(OFFER, state.offer),
+    ]
+    return events
+
+
+def trusted_entities(tracker: Tracker, entity: str) -> List[Dict[str, Any]]:
+    return [
+        e
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == entity and e.get("extractor") == TRUSTED_EXTRACTOR
+    ]
+
+
+def reading_from_tracker(tracker: Tracker, catalogue: Catalogue) -> Reading:
+    prefs = []
+    for e in trusted_entities(tracker, "preference"):
+        if e.get("value") not in catalogue.question_ids or e.get("role") not in ("yes", "no", "unsure"):
+            continue
+        value = None if e["role"] == "unsure" else e["role"] == "yes"
+        prefs.append(
+            Preference(
+                e["value"],
+                value,
+                int(e.get("start", 0)),
+                int(e.get("end", 0)),
+                str(e.get("said", "")),
+                bool(e.get("explicit", True)),
+                bool(e.get("in_question", False)),
+            )
+        )
+    stance = next((e for e in trusted_entities(tracker, "stance") if e.get("value") in ("yes", "no", "unsure")), None)
+    return Reading(
+        preferences=tuple(prefs),
+        stance=stance["value"] if stance else None,
+        stance_said=str(stance.get("said", "")) if stance else "",
+    )
+
+
+def intent_of(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def payload_entity(tracker: Tracker, entity: str) -> Optional[str]:
+    """An entity set by a button payload (no extractor); used only as a hint, never as an answer."""
+    for e in tracker.latest_message.get("entities", []):
+        if e.get("entity") == entity and not e.get("extractor") and isinstance(e.get("value"), str):
+            return e["value"]
+    return None
+
+
+def turn_from_tracker(tracker: Tracker, catalogue: Catalogue, intent: Optional[str] = None) -> Turn:
+    confidence = (tracker.latest_message.get("intent") or {}).get("confidence")
+    return Turn(
+        intent=intent or intent_of(tracker),
+        text=tracker.latest_message.get("text") or "",
+        reading=reading_from_tracker(tracker, catalogue),
+        button_question=payload_entity(tracker, "question"),
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else 1.0,
+    )
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    for message in reply.messages:
+        dispatcher.utter_message(**message.as_kwargs())

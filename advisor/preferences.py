@@ -1,0 +1,562 @@
+"""Read what a person likes and dislikes from free text.
+
+"I love data pipelines but deploying models bores me" holds two answers at
+once: a "yes" to ``data_infrastructure`` and a "no" to ``ml_production``. An
+intent classifier gives one label per message, so this module reads messages
+clause by clause instead:
+
+1. the message is tokenised by the project's spaCy pipeline, whose entity
+   ruler marks toolkit and tool names (patterns generated from the catalogue);
+   words are compared by lower-case lemma, and an unknown word one typo away
+   from a word the reader listens for is read as that word ("kuberentes");
+2. stance cues (``stance_cues.yml``) give each clause its own polarity, with
+   negation ("I don't enjoy", "neither ... nor");
+3. topic cues (each question's ``listen_for``, the aliases of the toolkit it
+   leads to, the tools that signal it) are found, a cue of several parts only
+   when its parts share a clause;
+4. a topical clause with no polarity of its own borrows one: from the
+   evaluation that follows it ("ETL? count me out", "Helm charts: hate
+   them"), else from its neighbours ("I like ETL and data warehouses");
+5. every topic becomes a :class:`Preference`; a topic-less clause with a
+   polarity before any topic ("no, I'd rather do interfaces") is the
+   message's *stance*, which answers whatever question is pending.
+
+Everything here is plain Python over a spaCy ``Language``; the Rasa component
+in ``components/`` only adapts it to Rasa's message format.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import yaml
+
+from advisor.catalogue import Catalogue
+
+STANCE_CUES_FILE = Path(__file__).resolve().parent / "stance_cues.yml"
+
+YES, NO, UNSURE = "yes", "no", "unsure"
+POSITIVE, NEGATIVE, NEUTRAL = "+", "-", "0"
+
+# Tokens that glue words together without carrying meaning ("front-end",
+# "CI/CD"): ignored when comparing cues, so hyphens count as spaces.
+_GLUE = {"-", "/", "_", "'", '"', "`", "*", "~", "[", "]"}
+_REPEATS = re.compile(r"(.)\1{2,}")
+_SENTENCE_ENDS = {".", "!", "?", ";"}
+
+
+@dataclass(frozen=True)
+class Preference:
+    """One stated answer: ``value`` True (for), False (against), None (unsure)."""
+
+    question_id: str
+    value: Optional[bool]
+    start: int
+    end: int
+    said: str
+    explicit: bool
+    in_question: bool = False  # "what if I liked frontend?": asked about, not stated
+
+
+# What a reading noticed, for the intent classifier (components/cue_featurizer.py).
+SIGNALS = (
+    "topic",
+    "explicit",
+    "several_topics",
+    "positive",
+    "negative",
+    "negator",
+    "unsure",
+    "question",
+    "interjection",
+    "stance",
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    preferences: tuple[Preference, ...] = ()
+    stance: Optional[str] = None
+    stance_said: str = ""
+    signals: frozenset[str] = frozenset()
+
+    @property
+    def stated(self) -> tuple[Preference, ...]:
+        """Preferences the person states (not the ones they only ask about)."""
+        return tuple(p for p in self.preferences if not p.in_question)
+
+    @property
+    def hypothetical(self) -> tuple[Preference, ...]:
+        """Preferences inside a question ("what if I said yes to data pipelines?")."""
+        return tuple(p for p in self.preferences if p.in_question)
+
+    def for_question(self, question_id: str) -> Optional[Preference]:
+        for pref in self.stated:
+            if pref.question_id == question_id:
+                return pref
+        return None
+
+
+@dataclass
+class _Token:
+    index: int  # position among content tokens (glue removed)
+    lemma: str
+    start: int
+    end: int
+    doc_start: int  # spaCy token index, to line up with entity spans
+    doc_end: int
+
+
+@dataclass
+class _Clause:
+    """A stretch of tokens read with one polarity."""
+
+    first: int
+    last: int
+    coarse: int
+    sentence: int = 0
+    flipped: bool = False  # after "rather than", "instead of", ...
+    negated: bool = False  # after "nor"
+    polarity: Optional[int] = None  # +1 / -1, None when unknown
+    own: bool = False  # polarity from the clause's own words, not borrowed
+    unsure: bool = False
+    question: bool = False
+    topical: bool = False
+    lent: bool = False  # its polarity was lent to the topic before it
+
+
+@dataclass(frozen=True)
+class _Cue:
+    question_id: str
+    parts: tuple[tuple[str, ...], ...]
+    inverted: bool
+
+
+@dataclass
+class _Match:
+    cue: _Cue
+    tokens: frozenset[int]
+    parts: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def first(self) -> int:
+        return min(self.tokens)
+
+    @property
+    def last(self) -> int:
+        return max(self.tokens)
+
+
+def lemma_function(nlp: Any, keep: Iterable[str] = ()):
+    """Lower-case lookup lemmatiser shared by cue compilation and reading.
+
+    The lookup table is case-sensitive and has no plurals for jargon ("APIs"),
+    so words are lower-cased first and an unknown plural loses its "s". Words
+    in ``keep`` stay as they are (the table reads "well" as "good"). Cues and
+    messages go through the same function, so they always agree.
+    """
+    table = _lemma_table(nlp)
+    kept = frozenset(keep)
+
+    @functools.lru_cache(maxsize=65536)
+    def lemma(word: str) -> str:
+        low = word.lower()
+        if low in kept:
+            return low
+        found = table.get(low)
+        if found:
+            return found
+        if len(low) > 3 and low.endswith("s") and not low.endswith("ss") and low[-2].isalpha():
+            return low[:-1]
+        return low
+
+    return lemma
+
+
+def _lemma_table(nlp: Any) -> Any:
+    try:
+        return nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    except (KeyError, ValueError):
+        return {}
+
+
+def load_stance_cues(path: Path = STANCE_CUES_FILE) -> dict[str, list[str]]:
+    with open(path, encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    return {key: [str(v) for v in values] for key, values in doc.items()}
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance of exactly one (insert, delete, replace, swap)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+class PreferenceReader:
+    """Turns a message into preferences and a stance, using the catalogue's cues."""
+
+    def __init__(self, catalogue: Catalogue, nlp: Any, stance_cues: Optional[dict[str, list[str]]] = None) -> None:
+        self._nlp = nlp
+        cues = stance_cues or load_stance_cues()
+        self._lemma = lemma_function(nlp, cues.get("keep_as_is", ()))
+        self._known = _lemma_table(nlp)
+        self._negators = {seq[0] for seq in self._phrases(cues["negators"]) if len(seq) == 1}
+        # A lone negator ("nope" is looked up as "no") is read as negation, so
+        # that "no server-side work please" is a "no" rather than a tie.
+        stance = [(p, UNSURE) for p in self._phrases(cues["unsure"])]
+        stance += [(p, POSITIVE) for p in self._phrases(cues["positive"])]
+        stance += [(p, NEGATIVE) for p in self._phrases(cues["negative"]) if not (len(p) == 1 and p[0] in self._negators)]
+        stance += [(p, NEUTRAL) for p in self._phrases(cues["neutral"])]
+        # Longest first, whatever the kind: "rather not" beats "rather".
+        self._stance_phrases = sorted(stance, key=lambda item: len(item[0]), reverse=True)
+        self._clause_breaks = self._phrases(cues["clause_breaks"], keep_glue=True)
+        self._list_breaks = self._phrases(cues["list_breaks"], keep_glue=True)
+        self._contrast_breaks = self._phrases(cues["contrast_breaks"], keep_glue=True)
+        self._negating_breaks = {seq for seq in self._phrases(cues["negating_breaks"], keep_glue=True)}
+        self._interjections = {seq[0] for seq in self._phrases(cues["interjections"]) if len(seq) == 1}
+        self._clause_openers = {seq[0] for seq in self._phrases(cues["clause_openers"]) if len(seq) == 1}
+        self._topic_cues = self._compile_topics(catalogue)
+        self._entity_topics = self._entity_questions(catalogue)
+        # "compare frontend and backend" names toolkits without stating a liking.
+        self._short_names = {self._lemmas(n) for t in catalogue.toolkits for n in t.short_names}
+        self._normalised: dict[str, str] = {}
+        self._vocabulary = sorted(
+            {w for cue in self._topic_cues for part in cue.parts for w in part if len(w) >= 5}
+            | {w for phrase, _ in self._stance_phrases for w in phrase if len(w) >= 5}
+        )
+
+    # -- compilation -------------------------------------------------------
+    def _lemmas(self, text: str, keep_glue: bool = False) -> tuple[str, ...]:
+        doc = self._nlp.make_doc(text.lower())
+        return tuple(self._lemma(t.text) for t in doc if keep_glue or t.text not in _GLUE)
+
+    def _phrases(self, entries: Iterable[str], keep_glue: bool = False) -> list[tuple[str, ...]]:
+        phrases = {self._lemmas(entry, keep_glue) for entry in entries}
+        phrases.discard(())
+        return sorted(phrases, key=len, reverse=True)
+
+    def _compile_topics(self, catalogue: Catalogue) -> list[_Cue]:
+        """Cues per question: its listen_for, its toolkit's role names, its tools."""
+        raw: list[tuple[str, str]] = []
+        for question in catalogue.questions:
+            raw += [(question.id, cue) for cue in question.listen_for]
+            toolkit = catalogue.toolkit(question.leads_to)
+            raw += [(question.id, name) for name in (toolkit.name, *toolkit.aliases)]
+        raw += [(tool.signals, name) for tool in catalogue.tools if tool.signals for name in tool.names]
+        cues = []
+        for question_id, text in raw:
+            inverted = text.startswith("!")
+            parts = tuple(self._lemmas(part) for part in text.lstrip("!").split(" + "))
+            if all(parts):
+                cues.append(_Cue(question_id, parts, inverted))
+        return cues
+
+    @staticmethod
+    def _entity_questions(catalogue: Catalogue) -> dict[tuple[str, str], str]:
+        """Entity-ruler hits (label, id) that speak to a question."""
+        mapping = {("toolkit", q.leads_to): q.id for q in catalogue.questions}
+        mapping.update({("tool", t.id): t.signals for t in catalogue.tools if t.signals})
+        return mapping
+
+    def _normalise(self, word: str) -> str:
+        """The lemma of ``word``, with a one-typo slip repaired when unambiguous."""
+        cached = self._normalised.get(word)
+        if cached is None:
+            cached = self._normalised[word] = self._repair(word)
+        return cached
+
+    def _repair(self, word: str) -> str:
+        low = word.lower()
+        lemma = self._lemma(low)
+        if len(low) < 5 or low in self._known or lemma in self._vocabulary or not low.isalpha():
+            return lemma
+        squeezed = _REPEATS.sub(r"\1", low)
+        if squeezed != low:
+            return self._lemma(squeezed)
+        close = {w for w in self._vocabulary if one_edit_apart(lemma, w) or one_edit_apart(low, w)}
+        return close.pop() if len(close) == 1 else lemma
+
+    # -- reading -----------------------------------------------------------
+    def read(self, text: str) -> Reading:
+        """Preferences and stance expressed in ``text``."""
+        doc = self._nlp(text)
+        tokens: list[_Token] = []
+        for t in doc:
+            if t.text in _GLUE:
+                continue
+            tokens.append(_Token(len(tokens), self._normalise(t.text), t.idx, t.idx + len(t.text), t.i, t.i))
+        if not tokens:
+            return Reading()
+        lemmas = [t.lemma for t in tokens]
+        spans = self._stance_spans(lemmas)
+        consumed = {i for (first, last, _) in spans for i in range(first, last + 1)}
+        clauses = self._clauses(lemmas, consumed)
+        self._own_polarity(clauses, lemmas, spans, consumed)
+        matches = self._topic_matches(lemmas, clauses) + self._entity_matches(doc, tokens)
+        for match in matches:
+            clause = self._clause_of(clauses, match.first)
+            if clause is not None:
+                clause.topical = True
+        self._borrow_polarity(clauses)
+        matches = self._drop_contained(self._drop_split(matches, clauses))
+        reading = self._reading(text, tokens, clauses, matches)
+        signals = self._signals(reading, lemmas, spans, clauses)
+        return Reading(reading.preferences, reading.stance, reading.stance_said, signals)
+
+    def _signals(self, reading: Reading, lemmas: Sequence[str], spans, clauses: Sequence[_Clause]) -> frozenset[str]:
+        kinds = {kind for _, _, kind in spans}
+        found = {
+            "topic": bool(reading.stated),
+            "explicit": any(p.explicit for p in reading.stated),
+            "several_topics": len(reading.stated) > 1,
+            "positive": POSITIVE in kinds,
+            "negative": NEGATIVE in kinds,
+            "negator": any(lemma in self._negators for lemma in lemmas),
+            "unsure": UNSURE in kinds,
+            "question": any(c.question for c in clauses) or lemmas[-1] == "?",
+            "interjection": lemmas[0] in self._interjections,
+            "stance": reading.stance is not None,
+        }
+        return frozenset(name for name, on in found.items() if on)
+
+    def _stance_spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, str]]:
+        """(first, last, kind) of every stance cue: longest first, no overlaps."""
+        taken: set[int] = set()
+        spans = []
+        for phrase, kind in self._stance_phrases:
+            for first in _find(lemmas, phrase):
+                rng = range(first, first + len(phrase))
+                if not taken.intersection(rng):
+                    taken.update(rng)
+                    spans.append((first, first + len(phrase) - 1, kind))
+        spans.sort(key=lambda s: s[0])
+        return spans
+
+    def _clauses(self, lemmas: Sequence[str], consumed: set[int]) -> list[_Clause]:
+        clauses: list[_Clause] = []
+        coarse = sentence = 0
+        start = 0
+        flip_next = negate_next = False
+        i = 0
+        while i < len(lemmas):
+            if i == 1 and lemmas[0] in self._interjections and lemmas[1] in self._clause_openers and not {0, 1} <= consumed:
+                # "no I'd rather do frontend": the answer word is a clause of its own.
+                clauses.append(_Clause(0, 0, coarse, sentence))
+                coarse += 1
+                start = 1
+            brk = None
+            if i not in consumed:
+                for kind, phrases in (
+                    ("contrast", self._contrast_breaks),
+                    ("clause", self._clause_breaks),
+                    ("list", self._list_breaks),
+                ):
+                    length = _match_at(lemmas, i, phrases)
+                    if length:
+                        brk = (kind, length)
+                        break
+            if brk is None:
+                i += 1
+                continue
+            kind, length = brk
+            if i > start:
+                clauses.append(_Clause(start, i - 1, coarse, sentence, flipped=flip_next, negated=negate_next))
+            if lemmas[i] == "?":
+                # A question mark makes a question of its whole sentence.
+                for clause in clauses:
+                    clause.question = clause.question or clause.sentence == sentence
+            if kind != "list":
+                coarse += 1
+            if lemmas[i] in _SENTENCE_ENDS:
+                sentence += 1
+            flip_next = kind == "contrast"
+            negate_next = tuple(lemmas[i : i + length]) in self._negating_breaks
+            i += length
+            start = i
+        if start < len(lemmas):
+            clauses.append(_Clause(start, len(lemmas) - 1, coarse, sentence, flipped=flip_next, negated=negate_next))
+        return clauses
+
+    def _own_polarity(self, clauses: list[_Clause], lemmas: Sequence[str], spans, consumed: set[int]) -> None:
+        """Polarity from each clause's own words; on a tie the last cue wins ("I'd rather avoid")."""
+        starts = {s[0]: s for s in spans}
+        for clause in clauses:
+            score = 0
+            last = 0
+            negations = 1 if clause.negated else 0
+            for i in range(clause.first, clause.last + 1):
+                span = starts.get(i)
+                if span is not None:
+                    kind = span[2]
+                    if kind == UNSURE:
+                        clause.unsure = True
+                    elif kind in (POSITIVE, NEGATIVE):
+                        value = 1 if kind == POSITIVE else -1
+                        last = -value if negations % 2 else value
+                        score += last
+                elif i not in consumed and lemmas[i] in self._negators:
+                    negations += 1
+            if clause.unsure:
+                continue
+            if score or last:
+                clause.polarity = (1 if score > 0 else -1) if score else last
+            elif negations:
+                clause.polarity = -1
+            clause.own = clause.polarity is not None
+
+    def _borrow_polarity(self, clauses: list[_Clause]) -> None:
+        """Give topical clauses without a polarity of their own one from context."""
+        own = [c.polarity if c.own else None for c in clauses]
+        for index, clause in enumerate(clauses):
+            if clause.own or clause.unsure:
+                continue
+            borrowed = None
+            following = clauses[index + 1] if index + 1 < len(clauses) else None
+            if clause.topical and following is not None and following.own and not following.topical:
+                # "ETL? count me out", "Helm charts: hate them"
+                borrowed = following.polarity
+                following.lent = True
+            if borrowed is None:
+                borrowed = next(
+                    (own[j] for j in range(index - 1, -1, -1) if own[j] is not None and not clauses[j].question), None
+                )
+            if borrowed is None:
+                borrowed = next((own[j] for j in range(index + 1, len(clauses)) if own[j] is not None), None)
+            if borrowed is not None:
+                clause.polarity = borrowed
+            if clause.flipped:
+                clause.polarity = -(clause.polarity or 1)
+
+    def _topic_matches(self, lemmas: Sequence[str], clauses: Sequence[_Clause]) -> list[_Match]:
+        matches = []
+        for coarse in sorted({c.coarse for c in clauses}):
+            members = [c for c in clauses if c.coarse == coarse]
+            lo, hi = members[0].first, members[-1].last
+            window = lemmas[lo : hi + 1]
+            for cue in self._topic_cues:
+                found = []
+                for part in cue.parts:
+                    hit = next(iter(_find(window, part)), None)
+                    if hit is None:
+                        break
+                    found.append((lo + hit, lo + hit + len(part) - 1))
+                else:
+                    idx = frozenset(i for a, b in found for i in range(a, b + 1))
+                    matches.append(_Match(cue, idx, found))
+        return matches
+
+    def _entity_matches(self, doc: Any, tokens: Sequence[_Token]) -> list[_Match]:
+        """Toolkit and tool names the entity ruler found (case-aware: "Go" but not "go back")."""
+        matches = []
+        for ent in doc.ents:
+            question_id = self._entity_topics.get((ent.label_, ent.ent_id_))
+            if question_id is None or self._lemmas(ent.text) in self._short_names:
+                continue
+            idx = frozenset(t.index for t in tokens if ent.start <= t.doc_start < ent.end)
+            if idx:
+                cue = _Cue(question_id, (self._lemmas(ent.text),), False)
+                matches.append(_Match(cue, idx, [(min(idx), max(idx))]))
+        return matches
+
+    @staticmethod
+    def _clause_of(clauses: Sequence[_Clause], token: int) -> Optional[_Clause]:
+        for clause in clauses:
+            if clause.first <= token <= clause.last:
+                return clause
+        return None
+
+    def _drop_split(self, matches: list[_Match], clauses: Sequence[_Clause]) -> list[_Match]:
+        """Drop multi-part matches whose parts are read with different polarities.
+
+        "I hate front end and love back end" is not a statement about the whole
+        stack: its parts then stand on their own.
+        """
+        kept = []
+        for match in matches:
+            polarities = {(c.polarity, c.unsure) for a, _ in match.parts if (c := self._clause_of(clauses, a)) is not None}
+            if len(polarities) <= 1:
+                kept.append(match)
+        return kept
+
+    @staticmethod
+    def _drop_contained(matches: list[_Match]) -> list[_Match]:
+        """Prefer the most specific cue: drop matches inside a larger match, and repeats."""
+        kept: list[_Match] = []
+        for match in matches:
+            inside = any(match.tokens < other.tokens for other in matches)
+            repeat = any(k.cue.question_id == match.cue.question_id and k.tokens == match.tokens for k in kept)
+            if not inside and not repeat:
+                kept.append(match)
+        return kept
+
+    def _reading(self, text: str, tokens: Sequence[_Token], clauses: Sequence[_Clause], matches: Sequence[_Match]) -> Reading:
+        chosen: dict[str, tuple[tuple[int, int], Preference]] = {}
+        first_topical = len(tokens)
+        for match in sorted(matches, key=lambda m: m.first):
+            clause = self._clause_of(clauses, match.first)
+            if clause is None:
+                continue
+            # A question states nothing ("is full stack hard to learn?") unless
+            # the next clause answers it ("ETL? count me out"); what it asks
+            # about is kept apart, for "what if I liked frontend?".
+            asked = clause.question and not clause.unsure and not (clause.polarity is not None and not clause.own)
+            if not asked:
+                first_topical = min(first_topical, clause.first)
+            if clause.unsure:
+                value: Optional[bool] = None
+            else:
+                value = (clause.polarity or 1) > 0
+                if match.cue.inverted:
+                    value = not value
+            said = text[tokens[clause.first].start : tokens[clause.last].end]
+            explicit = clause.polarity is not None or clause.unsure
+            pref = Preference(
+                match.cue.question_id, value, tokens[match.first].start, tokens[match.last].end, said, explicit, asked
+            )
+            # Within one message a statement beats a question, a direct mention
+            # an inverted cue, a clear statement a bare mention; else the later wins.
+            rank = (0 if asked else 1, 0 if match.cue.inverted else 1, 1 if pref.explicit else 0)
+            previous = chosen.get(pref.question_id)
+            if previous is None or rank >= previous[0]:
+                chosen[pref.question_id] = (rank, pref)
+        # The stance is what the person says before naming any topic ("no, I'd
+        # rather do interfaces"); after a topic it is about that topic.
+        stance, stance_said = None, ""
+        for clause in clauses:
+            if clause.first >= first_topical:
+                break
+            if clause.unsure:
+                stance = UNSURE
+            elif clause.own and not clause.flipped and not clause.lent and not clause.question:
+                stance = YES if (clause.polarity or 0) > 0 else NO
+            else:
+                continue
+            stance_said = text[tokens[clause.first].start : tokens[clause.last].end]
+            break
+        prefs = sorted((p for _, p in chosen.values()), key=lambda p: p.start)
+        return Reading(tuple(prefs), stance, stance_said)
+
+
+def _find(seq: Sequence[str], phrase: Sequence[str]) -> Iterable[int]:
+    n = len(phrase)
+    for i in range(len(seq) - n + 1):
+        if tuple(seq[i : i + n]) == tuple(phrase):
+            yield i
+
+
+def _match_at(seq: Sequence[str], i: int, phrases: Sequence[tuple[str, ...]]) -> int:
+    for phrase in phrases:
+        if tuple(seq[i : i + len(phrase)]) == phrase:
+            return len(phrase)
+    return 0

@@ -1,0 +1,1 @@
+"""Operations: starting, stopping and measuring the assistant's processes."""

@@ -1,0 +1,138 @@
+"""Conversations over HTTP with the real Rasa server and the real action server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ARTEFACTS
+from tests.http_client import Client, new_sender, text_of
+
+pytestmark = pytest.mark.servers
+
+SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+PHRASINGS = yaml.safe_load((Path(__file__).parent / "data" / "phrasings.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def bot(stack):
+    return Client(stack.url, stack.token)
+
+
+def test_greeting_then_questions_to_a_recommendation(bot):
+    sender = new_sender()
+    reply = bot.say(sender, "hello")
+    assert "Toolkit Advisor" in text_of(reply)
+    assert bot.slots(sender)["current_question"] == "ml_production"
+    bot.say(sender, "no")
+    assert bot.slots(sender)["current_question"] == "data_infrastructure"
+    reply = bot.say(sender, "not really")
+    slots = bot.slots(sender)
+    assert slots["ml_production"] is False and slots["data_infrastructure"] is False
+    assert slots["current_question"] == "full_stack"
+    bot.say(sender, "React and CSS are my favourite things")
+    assert bot.slots(sender)["user_interfaces"] is True
+    bot.say(sender, "nope")
+    bot.say(sender, "no")
+    slots = bot.slots(sender)
+    assert slots["recommendation"] == "frontend_engineer"
+    assert slots["current_question"] is None
+
+
+def test_opener_recommends_without_questions(bot):
+    sender = new_sender()
+    reply = bot.say(sender, "I love data pipelines but deploying models bores me")
+    slots = bot.slots(sender)
+    assert slots["recommendation"] == "data_engineer"
+    text = text_of(reply)
+    assert "Data Engineer" in text and "deploying models bores me" in text
+    assert "[Apache Spark](https://spark.apache.org/docs/latest/)" in text
+
+
+def test_button_payload_answers_the_question(bot):
+    sender = new_sender()
+    reply = bot.say(sender, "hi")
+    payload = reply[-1]["buttons"][0]["payload"]
+    bot.say(sender, payload)
+    assert bot.slots(sender)["recommendation"] == "ml_engineer"
+
+
+def test_catalogue_questions_keep_the_pending_question(bot):
+    sender = new_sender()
+    bot.say(sender, "hi")
+    reply = bot.say(sender, "what does a devops engineer do?")
+    text = text_of(reply)
+    assert "DevOps" in text and "Docker" in text and "Kubernetes" in text
+    assert bot.slots(sender)["current_question"] == "ml_production"
+    reply = bot.say(sender, "compare frontend and backend")
+    text = text_of(reply)
+    assert "Frontend Engineer" in text and "Backend Engineer" in text and "React" in text
+    assert bot.answers(sender) == {}
+
+
+def test_simulator_public_bank(stack, tmp_path):
+    simulate = SHARED_EVAL / "simulate.py"
+    assert simulate.exists(), f"{simulate} is missing: the repository must sit beside ../shared"
+    out = ARTEFACTS / "simulate.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(simulate),
+            str(SHARED_EVAL / "bank.yml"),
+            "--url",
+            stack.url,
+            "--token",
+            stack.token,
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_phrasings_through_the_whole_pipeline(bot):
+    """Statements by another author, each opening a new conversation: NLU, gating and actions together."""
+    items = PHRASINGS["statements"]
+    right = 0
+    misses = []
+    for item in items:
+        sender = new_sender("phr")
+        bot.say(sender, item["text"])
+        answers = bot.answers(sender)
+        if all(answers.get(q) == v for q, v in item["expect"].items()):
+            right += 1
+        else:
+            misses.append({"text": item["text"], "expect": item["expect"], "got": answers})
+    (ARTEFACTS / "phrasings_misses.json").write_text(json.dumps(misses, indent=2))
+    print(f"statements understood end to end: {right}/{len(items)}")
+    assert right / len(items) >= 0.85
+
+
+def test_questions_and_small_talk_record_nothing(bot):
+    items = PHRASINGS["none"]
+    clean = 0
+    for text in items:
+        sender = new_sender("none")
+        bot.say(sender, "hi")
+        reply = bot.say(sender, text)
+        slots = bot.slots(sender)
+        clean += not bot.answers(sender) and not slots["recommendation"] and bool(reply)
+    print(f"non-answers recording nothing: {clean}/{len(items)}")
+    assert clean / len(items) >= 0.95
+
+
+def test_private_api_needs_the_token(bot, stack):
+    sender = new_sender()
+    bot.say(sender, "hi")
+    status, _ = Client(stack.url).request("GET", f"/conversations/{sender}/tracker", token=False)
+    assert status == 401
