@@ -11,12 +11,14 @@ SPACY     := build/spacy_pipeline/meta.json
 CATALOGUE := $(wildcard catalogue/*.yml)
 NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
 DOMAIN    := $(wildcard domain/*.yml) domain/questions.yml
+NODE_DEPS := node_modules/.package-lock.json
+CHROMIUM  := /usr/bin/chromium
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: help install build train run shell test test-unit test-e2e test-http lint validate \
+.PHONY: help install build train run shell test test-unit test-e2e test-http test-channels lint validate \
         check-catalogue nlu-report clean
 
 help: ## List the targets
@@ -27,7 +29,7 @@ help: ## List the targets
 
 # -- install ---------------------------------------------------------------------
 
-install: $(STAMP) ## Create .venv (Python 3.8-3.10) and install the pinned dependencies
+install: $(STAMP) $(NODE_DEPS) $(CHROMIUM) ## Create .venv (Python 3.8-3.10), install the pinned Python and npm dependencies, and Debian's chromium
 
 $(STAMP): requirements.lock pyproject.toml scripts/find_python.sh
 	@python=$$(scripts/find_python.sh) || exit 1; \
@@ -39,6 +41,18 @@ $(STAMP): requirements.lock pyproject.toml scripts/find_python.sh
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	@touch $@
+
+# socket.io-client (served with the chat page) and playwright-core (browser tests), exactly as locked.
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The browser tests drive Debian's Chromium; Playwright's own browser downloads are never used.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; \
+	elif command -v sudo >/dev/null; then apt_get="sudo apt-get"; \
+	else echo "error: install Debian's chromium (apt-get install chromium) for the browser tests" >&2; exit 1; fi; \
+	$$apt_get update -qq && DEBIAN_FRONTEND=noninteractive $$apt_get install -y -qq chromium
 
 # -- build and train -----------------------------------------------------------------
 
@@ -64,7 +78,7 @@ validate: build ## rasa data validate --fail-on-warning
 
 # -- run -----------------------------------------------------------------------------
 
-run: train ## Start the action server and Rasa (REST + HTTP API) on localhost
+run: train $(NODE_DEPS) ## Start the servers; chat page at http://127.0.0.1:5005/chat/ (+ REST, Slack, HTTP API)
 	$(PY) -m ops.stack run
 
 shell: train ## Chat in the terminal: action server + rasa shell
@@ -81,8 +95,11 @@ test-unit: build ## Plain tests: catalogue, decision logic, reading, replies, ac
 test-e2e: train ## Rasa end-to-end test stories
 	$(RASA) test core --stories tests/e2e --fail-on-prediction-errors --out build/results/e2e
 
-test-http: train ## Real servers over HTTP: conversations, simulate.py, out of scope
+test-http: train $(NODE_DEPS) $(CHROMIUM) ## Real servers: HTTP, simulate.py, out of scope, web chat in Chromium, Slack, rasa shell
 	$(VENV)/bin/pytest -q -m servers
+
+test-channels: train $(NODE_DEPS) $(CHROMIUM) ## Only the channels: web chat in Chromium, signed Slack requests, rasa shell
+	$(VENV)/bin/pytest -q -m servers tests/test_webchat.py tests/test_slack.py tests/test_shell.py
 
 nlu-report: build ## NLU cross-validation; writes build/results/nlu/*_report.json and nlu_f1.json
 	$(PY) -m ops.nlu_report --out build/results/nlu

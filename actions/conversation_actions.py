@@ -39,7 +39,7 @@ class ActionOutOfScope(Action):
         if turn.intent == "nlu_fallback" and any(p.explicit and p.value is not None for p in turn.reading.stated):
             result = advance(catalogue, state, turn_from_tracker(tracker, catalogue, intent="share_preference"))
             send(dispatcher, result.reply)
-            return slot_events(result.state, catalogue)
+            return slot_events(result.state, catalogue, tracker)
         reply = Reply()
         reply.say(OUT_OF_SCOPE if turn.text.strip() else EMPTY)
         reply.extend(resume(catalogue, state))

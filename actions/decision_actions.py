@@ -23,7 +23,7 @@ class ActionAdvance(Action):
         catalogue = get_catalogue()
         result = advance(catalogue, state_from_tracker(tracker, catalogue), turn_from_tracker(tracker, catalogue))
         send(dispatcher, result.reply)
-        return slot_events(result.state, catalogue)
+        return slot_events(result.state, catalogue, tracker)
 
 
 class ActionStartOver(Action):
@@ -37,7 +37,7 @@ class ActionStartOver(Action):
         dispatcher.utter_message(text="Let's start over - I've cleared all your answers.")
         result = advance(catalogue, State(), Turn(intent="start_over"))
         send(dispatcher, result.reply)
-        return slot_events(result.state, catalogue)
+        return slot_events(result.state, catalogue, tracker)
 
 
 class ActionGoBack(Action):
@@ -50,4 +50,4 @@ class ActionGoBack(Action):
         catalogue = get_catalogue()
         result = undo(catalogue, state_from_tracker(tracker, catalogue))
         send(dispatcher, result.reply)
-        return slot_events(result.state, catalogue)
+        return slot_events(result.state, catalogue, tracker)

@@ -50,17 +50,24 @@ def state_from_tracker(tracker: Tracker, catalogue: Catalogue) -> State:
     )
 
 
-def slot_events(state: State, catalogue: Catalogue) -> List[EventType]:
-    """SlotSet events that write ``state`` back (the public state contract)."""
-    events: List[EventType] = [SlotSet(q, state.answers.get(q)) for q in catalogue.question_ids]
-    events += [
-        SlotSet(CURRENT_QUESTION, state.current_question),
-        SlotSet(RECOMMENDATION, state.recommendation),
-        SlotSet(ANSWER_LOG, [record.as_dict() for record in state.records.values()]),
-        SlotSet(EXPLAINED_QUESTION, state.explained),
-        SlotSet(OFFER, state.offer),
-    ]
-    return events
+def slot_events(state: State, catalogue: Catalogue, tracker: Tracker) -> List[EventType]:
+    """SlotSet events that write ``state`` back (the public state contract).
+
+    Only slots whose value changes are sent: Rasa validates every event of an
+    action server response against its JSON schema, and that validation, not
+    the dialogue logic, is what a turn's time goes on.
+    """
+    values: Dict[str, Any] = {q: state.answers.get(q) for q in catalogue.question_ids}
+    values.update(
+        {
+            CURRENT_QUESTION: state.current_question,
+            RECOMMENDATION: state.recommendation,
+            ANSWER_LOG: [record.as_dict() for record in state.records.values()],
+            EXPLAINED_QUESTION: state.explained,
+            OFFER: state.offer,
+        }
+    )
+    return [SlotSet(name, value) for name, value in values.items() if tracker.get_slot(name) != value]
 
 
 def trusted_entities(tracker: Tracker, entity: str) -> List[Dict[str, Any]]:

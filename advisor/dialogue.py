@@ -133,7 +133,9 @@ def advance(catalogue: Catalogue, state: State, turn: Turn) -> Result:
     if not updates:
         if state.is_fresh or turn.intent == "greet":
             reply.say(replies.introduction(catalogue) if state.is_fresh else "Welcome back! Let's carry on.")
-        elif turn.intent in ANSWER_INTENTS or pending is not None:
+        elif pending is not None or (turn.intent in ANSWER_INTENTS and state.recommendation is None):
+            # After a recommendation a bare "ok" or "no" needs no apology: the
+            # follow-up options are shown again below.
             reply.say(replies.not_understood(pending))
         return Result(settle(decisions, state), _continue(catalogue, decisions, state, reply))
     return record(catalogue, state, updates, turn.intent, reply)

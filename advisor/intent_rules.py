@@ -10,29 +10,106 @@ two cases, and there its reading decides:
   generic yes/no, ...);
 * a message the classifier took for a plain yes or no (affirm / deny) and
   that names no topic is the answer its words say: "sure" is affirm, "no
-  clue" is unsure, "count me out" is deny. A classifier's "unsure" stays: the
-  many ways of not knowing ("I might, I might not") are where words mislead.
+  clue" is unsure, "count me out" is deny. A classifier's "unsure" stays
+  unless the message opens with an answer word ("sure", "nope"): the many
+  ways of not knowing ("I might, I might not") are where words mislead.
+
+* a message made of nothing but answer words ("count me in", "a hundred
+  percent", "certainly", "why not", "difficult to say") is the answer its
+  words say.
+
+* a greeting, goodbye or thanks made only of set phrases ("see ya!",
+  "thx a lot") is that intent: small talk is formulaic, n-grams of rare
+  spellings are not.
 
 Everything else keeps the classifier's intent.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+from pathlib import Path
 from typing import Optional
 
+import yaml
+
 from advisor.preferences import NO, UNSURE, YES, Reading
+
+FORMULAS_FILE = Path(__file__).resolve().parent / "formulas.yml"
 
 GENERIC_ANSWERS = {YES: "affirm", NO: "deny", UNSURE: "unsure"}
 # Intents a clear statement of preference may be taken from.
 OVERRULED_BY_PREFERENCE = frozenset({"out_of_scope", "nlu_fallback", "affirm", "deny", "unsure"})
 RULE_CONFIDENCE = 0.9
+# A message of nothing but answer words ("certainly", "you bet", "why not")
+# cannot be a question about the careers or a request: it is an answer.
+ANSWER_ONLY_OVERRULES = frozenset(
+    {
+        "out_of_scope",
+        "nlu_fallback",
+        "unsure",
+        "goodbye",
+        "thank",
+        "help",
+        "greet",
+        "ask_why",
+        "ask_why_not",
+        "ask_runner_up",
+        "go_back",
+        "start_over",
+        "summarise",
+        "what_if",
+        "share_preference",
+    }
+)
 
 
-def refine(intent: Optional[str], reading: Reading) -> Optional[str]:
+@functools.lru_cache(maxsize=1)
+def _formulas() -> tuple[dict[str, list[tuple[str, ...]]], frozenset[str]]:
+    doc = yaml.safe_load(FORMULAS_FILE.read_text(encoding="utf-8"))
+    fillers = frozenset(str(w).lower() for w in doc.pop("fillers"))
+    phrases = {intent: sorted((tuple(_words(str(p))) for p in entries), key=len, reverse=True) for intent, entries in doc.items()}
+    return phrases, fillers
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w']+|[^\w\s]+", text.lower())
+
+
+def formula_intent(text: str) -> Optional[str]:
+    """greet / goodbye / thank when ``text`` is nothing but that intent's set phrases."""
+    phrases, fillers = _formulas()
+    words = _words(text)
+    found: set[str] = set()
+    i = 0
+    while i < len(words):
+        match = next(
+            ((intent, len(p)) for intent, entries in phrases.items() for p in entries if tuple(words[i : i + len(p)]) == p),
+            None,
+        )
+        if match is not None:
+            found.add(match[0])
+            i += match[1]
+        elif words[i] in fillers:
+            i += 1
+        else:
+            return None
+    return found.pop() if len(found) == 1 else None
+
+
+def refine(intent: Optional[str], reading: Reading, text: str = "") -> Optional[str]:
     """The intent the words call for, or None to keep the classifier's."""
+    formula = formula_intent(text) if text else None
+    if formula is not None and not reading.preferences:
+        return formula if formula != intent else None
     if intent in OVERRULED_BY_PREFERENCE and any(p.explicit and p.value is not None for p in reading.stated):
         return "share_preference"
-    if intent in ("affirm", "deny") and not reading.preferences and reading.stance in GENERIC_ANSWERS:
-        refined = GENERIC_ANSWERS[reading.stance]
-        return refined if refined != intent else None
+    if intent in ANSWER_ONLY_OVERRULES and "answer_only" in reading.signals and reading.stance in GENERIC_ANSWERS:
+        return GENERIC_ANSWERS[reading.stance]
+    if not reading.preferences and reading.stance in GENERIC_ANSWERS:
+        opens_with_answer = "interjection" in reading.signals and reading.stance != UNSURE
+        if intent in ("affirm", "deny") or (intent == "unsure" and opens_with_answer):
+            refined = GENERIC_ANSWERS[reading.stance]
+            return refined if refined != intent else None
     return None

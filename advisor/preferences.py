@@ -47,6 +47,7 @@ POSITIVE, NEGATIVE, NEUTRAL = "+", "-", "0"
 _GLUE = {"-", "/", "_", "'", '"', "`", "*", "~", "[", "]"}
 _REPEATS = re.compile(r"(.)\1{2,}")
 _SENTENCE_ENDS = {".", "!", "?", ";"}
+READING_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -226,11 +227,13 @@ class PreferenceReader:
         self._negating_breaks = {seq for seq in self._phrases(cues["negating_breaks"], keep_glue=True)}
         self._interjections = {seq[0] for seq in self._phrases(cues["interjections"]) if len(seq) == 1}
         self._clause_openers = {seq[0] for seq in self._phrases(cues["clause_openers"]) if len(seq) == 1}
+        self._fillers = {seq[0] for seq in self._phrases(cues["fillers"]) if len(seq) == 1}
         self._topic_cues = self._compile_topics(catalogue)
         self._entity_topics = self._entity_questions(catalogue)
         # "compare frontend and backend" names toolkits without stating a liking.
         self._short_names = {self._lemmas(n) for t in catalogue.toolkits for n in t.short_names}
         self._normalised: dict[str, str] = {}
+        self._readings: dict[str, Reading] = {}
         self._vocabulary = sorted(
             {w for cue in self._topic_cues for part in cue.parts for w in part if len(w) >= 5}
             | {w for phrase, _ in self._stance_phrases for w in phrase if len(w) >= 5}
@@ -289,7 +292,15 @@ class PreferenceReader:
 
     # -- reading -----------------------------------------------------------
     def read(self, text: str) -> Reading:
-        """Preferences and stance expressed in ``text``."""
+        """Preferences and stance expressed in ``text`` (memoised: featurizer and extractor both ask)."""
+        cached = self._readings.get(text)
+        if cached is None:
+            if len(self._readings) >= READING_CACHE_SIZE:
+                self._readings.clear()
+            cached = self._readings[text] = self._read(text)
+        return cached
+
+    def _read(self, text: str) -> Reading:
         doc = self._nlp(text)
         tokens: list[_Token] = []
         for t in doc:
@@ -312,10 +323,16 @@ class PreferenceReader:
         matches = self._drop_contained(self._drop_split(matches, clauses))
         reading = self._reading(text, tokens, clauses, matches)
         signals = self._signals(reading, lemmas, spans, clauses)
+
         return Reading(reading.preferences, reading.stance, reading.stance_said, signals)
 
     def _signals(self, reading: Reading, lemmas: Sequence[str], spans, clauses: Sequence[_Clause]) -> frozenset[str]:
         kinds = {kind for _, _, kind in spans}
+        covered = {i for first, last, kind in spans if kind != NEUTRAL for i in range(first, last + 1)}
+        answer_only = bool(covered) and all(
+            i in covered or lemma in self._fillers or lemma in self._negators or not lemma.isalnum()
+            for i, lemma in enumerate(lemmas)
+        )
         found = {
             "topic": bool(reading.stated),
             "explicit": any(p.explicit for p in reading.stated),
@@ -327,6 +344,7 @@ class PreferenceReader:
             "question": any(c.question for c in clauses) or lemmas[-1] == "?",
             "interjection": lemmas[0] in self._interjections,
             "stance": reading.stance is not None,
+            "answer_only": answer_only and not reading.preferences,
         }
         return frozenset(name for name, on in found.items() if on)
 
@@ -444,7 +462,10 @@ class PreferenceReader:
             members = [c for c in clauses if c.coarse == coarse]
             lo, hi = members[0].first, members[-1].last
             window = lemmas[lo : hi + 1]
+            present = set(window)
             for cue in self._topic_cues:
+                if not all(part[0] in present for part in cue.parts):
+                    continue
                 found = []
                 for part in cue.parts:
                     hit = next(iter(_find(window, part)), None)
@@ -519,7 +540,10 @@ class PreferenceReader:
                 value = (clause.polarity or 1) > 0
                 if match.cue.inverted:
                     value = not value
-            said = text[tokens[clause.first].start : tokens[clause.last].end]
+            # What the person said about it: the whole clause up to the next
+            # comma or "but" ("APIs and databases are my favourite").
+            group = [c for c in clauses if c.coarse == clause.coarse]
+            said = text[tokens[group[0].first].start : tokens[group[-1].last].end]
             explicit = clause.polarity is not None or clause.unsure
             pref = Preference(
                 match.cue.question_id, value, tokens[match.first].start, tokens[match.last].end, said, explicit, asked

@@ -7,7 +7,7 @@ killed, if need be) on exit; a process that dies during start-up (a broken
 catalogue, a missing model) is reported with the tail of its log instead of
 leaving the caller waiting.
 
-    python -m ops.stack run     # action server + Rasa (REST, HTTP API); Ctrl-C stops both
+    python -m ops.stack run     # action server + Rasa (chat page, REST, Slack, HTTP API); Ctrl-C stops both
     python -m ops.stack shell   # action server in the background + `rasa shell`
 """
 
@@ -212,8 +212,12 @@ def auth_token() -> tuple[str, bool]:
 
 
 def _print_ready(stack: Stack, token: str, generated: bool) -> None:
-    print(f"\nToolkit Advisor is ready at {stack.url}", flush=True)
+    print(f"\nToolkit Advisor is ready. Chat with it at {stack.url}/chat/", flush=True)
     print(f'  REST channel: POST {stack.url}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}')
+    if os.environ.get("SLACK_BOT_TOKEN") and os.environ.get("SLACK_SIGNING_SECRET"):
+        print("  Slack: on - Events API and interactivity request URL: <your public URL>/webhooks/slack/webhook")
+    else:
+        print("  Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable it; see README)")
     print(f"  HTTP API (token required): {stack.url}/conversations/<sender>/tracker?token={token}")
     if generated:
         print("  The token was generated for this run; set RASA_AUTH_TOKEN to choose your own.")

@@ -18,15 +18,26 @@ import json
 import random
 from pathlib import Path
 
-# CLINC small-talk intents that mean something to the assistant.
+# CLINC small-talk intents that mean something to the assistant. Questions
+# about the bot itself (what it can do, whether it is a bot, its name, age,
+# maker, pets ...) are all answered by the same "I'm Toolkit Advisor, a bot
+# that ..." reply, so they share the help intent.
 OWN_INTENTS = {
     "greeting": "greet",
     "goodbye": "goodbye",
     "thank_you": "thank",
-    "are_you_a_bot": "bot_challenge",
-    "who_made_you": "bot_challenge",
+    "are_you_a_bot": "help",
+    "who_made_you": "help",
+    "what_is_your_name": "help",
+    "how_old_are_you": "help",
+    "where_are_you_from": "help",
+    "who_do_you_work_for": "help",
+    "do_you_have_pets": "help",
+    "what_are_your_hobbies": "help",
     "what_can_i_ask_you": "help",
 }
+# Of the questions about the bot, this many per CLINC intent (they are many).
+PER_BOT_INTENT = 40
 SKIPPED_DOMAINS = {"meta"}
 OUTPUT = Path("data/nlu/out_of_scope.yml")
 
@@ -53,7 +64,12 @@ def main() -> None:
         texts = sorted(set(by_intent[intent]))
         # Small talk the assistant answers is kept whole: it teaches those
         # intents real phrasings; other intents are sampled for out of scope.
-        chosen = texts if intent in OWN_INTENTS else rng.sample(texts, args.per_intent)
+        if intent not in OWN_INTENTS:
+            chosen = rng.sample(texts, args.per_intent)
+        elif OWN_INTENTS[intent] == "help" and intent != "what_can_i_ask_you":
+            chosen = rng.sample(texts, min(PER_BOT_INTENT, len(texts)))
+        else:
+            chosen = texts
         examples[OWN_INTENTS.get(intent, "out_of_scope")].extend(chosen)
     examples["out_of_scope"].extend(text for split in ("oos_train", "oos_val") for text, _ in data[split])
 

@@ -47,17 +47,43 @@ def catalogue_copy(tmp_path):
     return target
 
 
+SLACK_SECRET = "test-signing-secret"
+SLACK_TOKEN = "xoxb-test-token"
+EXTRA_ORIGIN = "http://allowed.example:8080"
+
+
 @pytest.fixture(scope="session")
-def stack():
-    """The real action server and Rasa server, once per test session."""
+def fake_slack():
+    """A fake Slack Web API on loopback, recording chat.postMessage and chat.update."""
+    from tests.fake_slack import FakeSlackAPI
+
+    api = FakeSlackAPI().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(fake_slack):
+    """The real action server and Rasa server, once per test session.
+
+    Rasa runs with every channel of credentials.yml: REST, the web chat (page
+    and socket.io) and Slack, whose Web API calls go to ``fake_slack``.
+    """
     from ops.stack import Stack, free_port
 
-    model = PROJECT / "models" / "toolkit-advisor.tar.gz"
+    # TOOLKIT_ADVISOR_MODEL: run the server tests against another trained model.
+    model = Path(os.environ.get("TOOLKIT_ADVISOR_MODEL") or PROJECT / "models" / "toolkit-advisor.tar.gz")
     if not model.exists():
         pytest.fail("no trained model: run `make train` (make test does) before the server tests")
     log_dir = ARTEFACTS / "server-logs"
     shutil.rmtree(log_dir, ignore_errors=True)
-    running = Stack(rasa_port=free_port(), actions_port=free_port(), token="test-token", log_dir=log_dir)
+    env = {
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "WEBCHAT_ALLOWED_ORIGINS": EXTRA_ORIGIN,
+    }
+    running = Stack(rasa_port=free_port(), actions_port=free_port(), model=model, token="test-token", log_dir=log_dir, env=env)
     running.start()
     yield running
     running.stop()

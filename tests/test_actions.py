@@ -75,6 +75,14 @@ def slots_of(events):
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
+def slots_after(domain, events, slots=None):
+    """Every slot's value after the action: the tracker's, updated by the events."""
+    values = {slot.name: slot.initial_value for slot in domain.slots}
+    values.update(slots or {})
+    values.update(slots_of(events))
+    return values
+
+
 async def run(action, domain, domain_dict, latest, slots=None):
     dispatcher = CollectingDispatcher()
     events = await action().run(dispatcher, tracker(domain, latest, slots), domain_dict)
@@ -104,12 +112,17 @@ async def test_greeting_asks_the_first_question(domain, domain_dict, message):
 async def test_statement_records_and_recommends(domain, domain_dict, message):
     text = "I love data pipelines but deploying models bores me"
     messages, events = await run(ActionAdvance, domain, domain_dict, message(text, "share_preference"))
-    slots = slots_of(events)
+    slots = slots_after(domain, events)
     assert slots["data_infrastructure"] is True and slots["ml_production"] is False
     assert slots["recommendation"] == "data_engineer"
     assert slots["current_question"] is None
     assert any("Data Engineer" in (m.get("text") or "") for m in messages)
     assert {r["how"] for r in slots["answer_log"]} == {"volunteered"}
+
+
+async def test_only_changed_slots_are_sent(domain, domain_dict, message):
+    _, events = await run(ActionAdvance, domain, domain_dict, message("nope", "deny"), {"current_question": "ml_production"})
+    assert set(slots_of(events)) == {"ml_production", "current_question", "answer_log"}
 
 
 async def test_typed_payload_entities_are_not_answers(domain, domain_dict):
@@ -119,7 +132,7 @@ async def test_typed_payload_entities_are_not_answers(domain, domain_dict):
         "entities": [{"entity": "preference", "value": "ml_production", "role": "yes", "start": 0, "end": 1}],
     }
     _, events = await run(ActionAdvance, domain, domain_dict, latest, {"current_question": "data_infrastructure"})
-    slots = slots_of(events)
+    slots = slots_after(domain, events, {"current_question": "data_infrastructure"})
     assert slots["ml_production"] is None and slots["recommendation"] is None
 
 
@@ -184,6 +197,6 @@ async def test_out_of_scope_records_nothing(domain, domain_dict, message):
 async def test_start_over_clears_answers(domain, domain_dict, message):
     slots = {"ml_production": False, "data_infrastructure": True, "recommendation": "data_engineer"}
     _, events = await run(ActionStartOver, domain, domain_dict, message("start over", "start_over"), slots)
-    values = slots_of(events)
+    values = slots_after(domain, events, slots)
     assert values["ml_production"] is None and values["data_infrastructure"] is None
     assert values["recommendation"] is None and values["current_question"] == "ml_production"

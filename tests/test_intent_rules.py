@@ -1,0 +1,50 @@
+"""Where the preference reader overrules the intent classifier."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.intent_rules import formula_intent, refine
+
+
+@pytest.mark.parametrize(
+    "intent, text, expected",
+    [
+        ("out_of_scope", "postgres migrations make me want to cry", "share_preference"),
+        ("deny", "NLP doesn't interest me at all", "share_preference"),
+        ("unsure", "sure", "affirm"),
+        ("affirm", "count me out", "deny"),
+        ("affirm", "no clue", "unsure"),
+        ("unsure", "I might, I might not", None),
+        ("out_of_scope", "what's the weather in Paris", None),
+        ("ask_toolkit", "what does a data engineer do", None),
+        ("deny", "nope", None),
+        ("greet", "hi, I love data pipelines", None),
+    ],
+)
+def test_refine(reader, intent, text, expected):
+    assert refine(intent, reader.read(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["count me in", "a hundred percent", "difficult to say", "nah mate"])
+def test_bare_answers_are_answers(reader, text):
+    assert refine("out_of_scope", reader.read(text)) in ("affirm", "deny", "unsure")
+
+
+@pytest.mark.parametrize("text", ["stop the music", "cancel my reservation please", "set an alarm", "what time is it"])
+def test_commands_stay_out_of_scope(reader, text):
+    assert refine("out_of_scope", reader.read(text)) is None
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("see ya!", "goodbye"),
+        ("hiya", "greet"),
+        ("thx a lot", "thank"),
+        ("good night, thanks", None),
+        ("hi, what's the weather", None),
+    ],
+)
+def test_formulas(text, intent):
+    assert formula_intent(text) == intent
