@@ -13,13 +13,14 @@ NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
 DOMAIN    := $(wildcard domain/*.yml) domain/questions.yml
 NODE_DEPS := node_modules/.package-lock.json
 CHROMIUM  := /usr/bin/chromium
+AUDIT_VENV := build/audit-venv
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
 .PHONY: help install build train run shell test test-unit test-e2e test-http test-channels lint validate \
-        check-catalogue nlu-report clean
+        check-catalogue nlu-report clean audit
 
 help: ## List the targets
 	@echo "Toolkit Advisor - career guidance assistant (Rasa 3.6)"
@@ -84,6 +85,11 @@ run: train $(NODE_DEPS) ## Start the servers; chat page at http://127.0.0.1:5005
 shell: train ## Chat in the terminal: action server + rasa shell
 	$(PY) -m ops.stack shell
 
+# Scaled out on loopback (ops/cluster.py; apt-installs postgresql, redis-server, nginx when missing).
+.PHONY: cluster test-cluster
+cluster: train $(NODE_DEPS) ## PostgreSQL + Redis + 2 Rasa servers + action server behind nginx on loopback; prints the URL, Ctrl-C stops all
+	$(PY) -m ops.cluster
+
 # -- quality -------------------------------------------------------------------------
 
 lint: $(STAMP) ## ruff
@@ -101,11 +107,26 @@ test-http: train $(NODE_DEPS) $(CHROMIUM) ## Real servers: HTTP, simulate.py, ou
 test-channels: train $(NODE_DEPS) $(CHROMIUM) ## Only the channels: web chat in Chromium, signed Slack requests, rasa shell
 	$(VENV)/bin/pytest -q -m servers tests/test_webchat.py tests/test_slack.py tests/test_shell.py
 
+test-cluster: train ## Scale-out tests: 20 conversations over 2 Rasa servers, a killed server, full restart, PostgreSQL outage, SQLite restart
+	$(VENV)/bin/pytest -q -m cluster tests/cluster
+
 nlu-report: build ## NLU cross-validation; writes build/results/nlu/*_report.json and nlu_f1.json
 	$(PY) -m ops.nlu_report --out build/results/nlu
 
-test: install lint check-catalogue validate test-unit train test-e2e test-http nlu-report ## Everything CI runs
+test: install lint audit check-catalogue validate test-unit train test-e2e test-http nlu-report ## Everything CI runs
 	$(PY) -m ops.nlu_report --check build/results/nlu --min-intent-f1 0.95
+
+# pip-audit lives in its own virtualenv: it needs a newer `packaging` than Rasa 3.6 allows.
+$(AUDIT_VENV)/.installed: requirements-audit.lock $(STAMP)
+	rm -rf $(AUDIT_VENV)
+	$(PY) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --upgrade "pip==24.0"
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-audit.lock
+	$(AUDIT_VENV)/bin/python -m pip check
+	@touch $@
+
+audit: $(STAMP) $(AUDIT_VENV)/.installed ## Dependency audit: pip-audit over requirements.lock; each known vulnerability fixed or listed in security/vulnerabilities.yml
+	$(PY) -m ops.audit
 
 clean: ## Remove build artefacts and trained models (keeps .venv)
 	rm -rf build models results .pytest_cache domain/questions.yml

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.tracker_state import send, slot_events, state_from_tracker, turn_from_tracker
 from advisor.catalogue import get_catalogue
 from advisor.dialogue import advance
+from advisor.input_guard import reply_for
 from advisor.messages import Reply
 from advisor.resume import resume
 
@@ -36,6 +37,9 @@ class ActionOutOfScope(Action):
         catalogue = get_catalogue()
         state = state_from_tracker(tracker, catalogue)
         turn = turn_from_tracker(tracker, catalogue)
+        guard_notice = input_guard_notice(tracker)
+        if guard_notice:
+            return explain_input_issue(dispatcher, guard_notice, catalogue, state)
         if turn.intent == "nlu_fallback" and any(p.explicit and p.value is not None for p in turn.reading.stated):
             result = advance(catalogue, state, turn_from_tracker(tracker, catalogue, intent="share_preference"))
             send(dispatcher, result.reply)
@@ -45,6 +49,27 @@ class ActionOutOfScope(Action):
         reply.extend(resume(catalogue, state))
         send(dispatcher, reply)
         return []
+
+
+# -- messages the input guard did not let through (components/input_guard.py) ----------
+# Kept apart from the dialogue logic above: the guard empties such a message
+# before NLU (so it arrives here as nlu_fallback) and says why in the parse
+# data; this only explains it and repeats the pending question. Nothing is
+# recorded, so a bad message never changes an answer.
+
+
+def input_guard_notice(tracker: Tracker) -> str:
+    """The explanation for a message the input guard flagged, or ""."""
+    issue = tracker.latest_message.get("input_guard")
+    return (reply_for(issue) or "") if isinstance(issue, dict) else ""
+
+
+def explain_input_issue(dispatcher: CollectingDispatcher, notice: str, catalogue: Any, state: Any) -> List[EventType]:
+    reply = Reply()
+    reply.say(notice)
+    reply.extend(resume(catalogue, state))
+    send(dispatcher, reply)
+    return []
 
 
 class ActionResume(Action):

@@ -2,8 +2,10 @@
 
 Only entities added by our own NLU component (``extractor ==
 "PreferenceExtractor"``) count as answers: entities typed by hand in Rasa's
-``/intent{"entity": "value"}`` syntax have no extractor and are ignored, so
-nobody can set an answer or the recommendation by typing a payload.
+``/intent{"entity": "value"}`` syntax carry Rasa's ``RegexMessageHandler`` (or
+no extractor) and are ignored, so nobody can set an answer or the
+recommendation by typing a payload. (The input guard, the first NLU component,
+already lets through only the payloads the buttons send.)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from advisor.messages import Reply
 from advisor.preferences import Preference, Reading
 
 TRUSTED_EXTRACTOR = "PreferenceExtractor"
+PAYLOAD_EXTRACTORS = (None, "RegexMessageHandler")  # entities of a /intent{...} payload
 
 # Slot names beyond the one-per-question answer slots.
 CURRENT_QUESTION = "current_question"
@@ -108,9 +111,14 @@ def intent_of(tracker: Tracker) -> str:
 
 
 def payload_entity(tracker: Tracker, entity: str) -> Optional[str]:
-    """An entity set by a button payload (no extractor); used only as a hint, never as an answer."""
+    """An entity set by a button payload; used only as a hint, never as an answer.
+
+    Rasa marks entities it reads from ``/intent{...}`` text with the extractor
+    ``RegexMessageHandler`` (tests build them without one); which payloads get
+    that far at all is decided by the input guard's allowlist in config.yml.
+    """
     for e in tracker.latest_message.get("entities", []):
-        if e.get("entity") == entity and not e.get("extractor") and isinstance(e.get("value"), str):
+        if e.get("entity") == entity and e.get("extractor") in PAYLOAD_EXTRACTORS and isinstance(e.get("value"), str):
             return e["value"]
     return None
 

@@ -22,6 +22,9 @@ two cases, and there its reading decides:
   "thx a lot") is that intent: small talk is formulaic, n-grams of rare
   spellings are not.
 
+* a yes or no the classifier found in words that are mostly not English
+  ("%re4U edO1") is a fallback: n-gram overlap is not an answer.
+
 Everything else keeps the classifier's intent.
 """
 
@@ -105,6 +108,8 @@ def refine(intent: Optional[str], reading: Reading, text: str = "") -> Optional[
         return formula if formula != intent else None
     if intent in OVERRULED_BY_PREFERENCE and any(p.explicit and p.value is not None for p in reading.stated):
         return "share_preference"
+    if intent in ("affirm", "deny") and reading.stance is None and "unknown_words" in reading.signals:
+        return "nlu_fallback"  # "%re4U edO1" is not a "yes", however confident the n-grams
     if intent in ANSWER_ONLY_OVERRULES and "answer_only" in reading.signals and reading.stance in GENERIC_ANSWERS:
         return GENERIC_ANSWERS[reading.stance]
     if not reading.preferences and reading.stance in GENERIC_ANSWERS:

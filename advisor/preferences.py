@@ -46,6 +46,7 @@ POSITIVE, NEGATIVE, NEUTRAL = "+", "-", "0"
 # "CI/CD"): ignored when comparing cues, so hyphens count as spaces.
 _GLUE = {"-", "/", "_", "'", '"', "`", "*", "~", "[", "]"}
 _REPEATS = re.compile(r"(.)\1{2,}")
+_DOUBLES = re.compile(r"(.)\1+")  # "yess" -> "yes", for telling typos from gibberish
 _SENTENCE_ENDS = {".", "!", "?", ";"}
 READING_CACHE_SIZE = 4096
 
@@ -233,10 +234,16 @@ class PreferenceReader:
         # "compare frontend and backend" names toolkits without stating a liking.
         self._short_names = {self._lemmas(n) for t in catalogue.toolkits for n in t.short_names}
         self._normalised: dict[str, str] = {}
+        self._vocabulary_set: frozenset[str] = frozenset()
         self._readings: dict[str, Reading] = {}
         self._vocabulary = sorted(
             {w for cue in self._topic_cues for part in cue.parts for w in part if len(w) >= 5}
             | {w for phrase, _ in self._stance_phrases for w in phrase if len(w) >= 5}
+        )
+        self._vocabulary_set = frozenset(
+            {w for cue in self._topic_cues for part in cue.parts for w in part}
+            | {w for phrase, _ in self._stance_phrases for w in phrase}
+            | set(self._negators)
         )
 
     # -- compilation -------------------------------------------------------
@@ -345,8 +352,18 @@ class PreferenceReader:
             "interjection": lemmas[0] in self._interjections,
             "stance": reading.stance is not None,
             "answer_only": answer_only and not reading.preferences,
+            "unknown_words": self._mostly_unknown(lemmas),
         }
         return frozenset(name for name, on in found.items() if on)
+
+    def _mostly_unknown(self, lemmas: Sequence[str]) -> bool:
+        """Most words are in neither the English lemma table nor the cues ("%re4U edO1")."""
+        words = [w for w in lemmas if any(ch.isalpha() for ch in w)]
+        known = sum(1 for w in words if self._is_known(w) or self._is_known(_DOUBLES.sub(r"\1", w)))
+        return bool(words) and known * 2 < len(words)
+
+    def _is_known(self, word: str) -> bool:
+        return word in self._known or word in self._vocabulary_set or bool(self._known.get(word + "s"))
 
     def _stance_spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, str]]:
         """(first, last, kind) of every stance cue: longest first, no overlaps."""

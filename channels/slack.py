@@ -21,6 +21,10 @@ Why not Rasa's built-in ``slack:`` section:
   anything is read; a redelivered ``event_id`` or a retry after Slack's
   ``http_timeout`` is acknowledged without reaching the bot; the bot's own
   messages and message edits are ignored.
+- **Malformed requests get a 400.** A signed request whose JSON is not shaped
+  like Slack's (not an object, an ``event`` that is not an object, a ``text``
+  that is not a string, ...) is answered with 400 and a one-line reason,
+  never a 500 with Rasa's internals.
 """
 
 from __future__ import annotations
@@ -120,6 +124,21 @@ def button_blocks(text: str, buttons: List[Dict[str, Any]]) -> List[Dict[str, An
         }
     )
     return blocks
+
+
+# What a signed but malformed request raises while it is read (wrong JSON shapes).
+MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def _json_object(body: bytes) -> Dict[str, Any]:
+    """The request body as a JSON object; ValueError for anything else."""
+    try:
+        data = json.loads(body or b"")
+    except ValueError:
+        raise ValueError("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data
 
 
 class SlackOutput(SlackBot):
@@ -275,16 +294,29 @@ class SlackConnector(SlackInput):
                     "Message is not properly signed with a valid X-Slack-Signature header", status=HTTPStatus.BAD_REQUEST
                 )
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
-            if content_type == "application/json":
-                return await self._handle_event(request, on_new_message)
-            if content_type == "application/x-www-form-urlencoded":
-                return await self._handle_interaction(request, on_new_message)
+            try:
+                if content_type == "application/json":
+                    return await self._handle_event(request, on_new_message)
+                if content_type == "application/x-www-form-urlencoded":
+                    return await self._handle_interaction(request, on_new_message)
+            except MALFORMED as err:
+                # A signed request whose JSON is not what Slack sends: a 400 with a reason,
+                # never a 500. (The bot's own errors cannot land here: Rasa runs the turn
+                # as a background task after this handler has answered.)
+                logger.warning("Slack: rejected a malformed request: %s", err)
+                return response.text(f"Malformed Slack request: {err}", status=HTTPStatus.BAD_REQUEST)
             return response.text("Unsupported content type.", status=HTTPStatus.BAD_REQUEST)
 
         return slack_webhook
 
     async def _handle_event(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
-        body = request.json or {}
+        body = _json_object(request.body)
+        event = body.get("event")
+        if event is not None and not isinstance(event, dict):
+            raise ValueError('"event" must be an object')
+        for key in ("text", "user", "channel", "type"):
+            if event and event.get(key) is not None and not isinstance(event[key], str):
+                raise ValueError(f'"event.{key}" must be a string')
         if body.get("type") == "url_verification":
             return response.json({"challenge": body.get("challenge", "")})
         if not self._first_delivery(body.get("event_id")):
@@ -308,10 +340,19 @@ class SlackConnector(SlackInput):
             payload = json.loads(request.form.get("payload", ""))
         except ValueError:
             return response.text("No interactive payload.", status=HTTPStatus.BAD_REQUEST)
+        if not isinstance(payload, dict):
+            raise ValueError("the interactive payload must be an object")
+        actions = payload.get("actions")
+        if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+            raise ValueError('"actions" must be a list of objects')
+        if not isinstance(payload.get("user") or {}, dict):
+            raise ValueError('"user" must be an object')
         if not self._is_interactive_message(payload):
             return response.text("Interaction not supported.")
         action = payload["actions"][0]
         text = self._get_interactive_response(action)
+        if text is not None and not isinstance(text, str):
+            raise ValueError("the chosen value must be a string")
         if text is None:
             return response.text("User clicked link button")
         metadata = self.get_metadata(request)

@@ -32,6 +32,8 @@ from typing import IO, Optional
 PROJECT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT / "models" / "toolkit-advisor.tar.gz"
+# Rasa's command line, started through ops/rasa_server.py (see its docstring: action timeout, apology).
+RASA_CLI = [str(VENV_BIN / "python"), "-m", "ops.rasa_server"]
 
 
 class StartError(RuntimeError):
@@ -115,10 +117,12 @@ class Stack:
         env["ACTION_SERVER_URL"] = self.env.get("ACTION_SERVER_URL", self.actions_url)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         env.setdefault("PYTHONWARNINGS", "ignore")
+        # rasa_sdk listens on every interface unless SANIC_HOST says otherwise: loopback only.
+        env.setdefault("SANIC_HOST", self.host)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT), env.get("PYTHONPATH", "")]))
         return env
 
-    def _spawn(self, name: str, args: list[str]) -> Process:
+    def spawn(self, name: str, args: list[str]) -> Process:
         log = handle = None
         stdout: Optional[IO] = None
         if self.log_dir is not None:
@@ -147,13 +151,14 @@ class Stack:
         raise StartError(f"{process.name} did not answer within {timeout:.0f} s.\n{_tail(process.log)}")
 
     def start_actions(self, timeout: float = 60.0) -> Process:
-        process = self._spawn("actions", [str(VENV_BIN / "python"), "-m", "actions", "--port", str(self.actions_port)])
+        process = self.spawn("actions", [str(VENV_BIN / "python"), "-m", "actions", "--port", str(self.actions_port)])
         self._wait(process, lambda: http_get(f"http://{self.host}:{self.actions_port}/health")[0] == 200, timeout)
         return process
 
     def rasa_command(self) -> list[str]:
+        # `python -m ops.rasa_server` is Rasa's own CLI plus a bounded, polite action-server client.
         args = [
-            str(VENV_BIN / "rasa"),
+            *RASA_CLI,
             "run",
             "--enable-api",
             "--interface",
@@ -174,7 +179,7 @@ class Stack:
     def start_rasa(self, timeout: float = 180.0) -> Process:
         if not Path(self.model).exists():
             raise StartError(f"no trained model at {self.model}: run `make train` first")
-        process = self._spawn("rasa", self.rasa_command())
+        process = self.spawn("rasa", self.rasa_command())
         self._wait(process, self.model_ready, timeout)
         return process
 
@@ -245,7 +250,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         stack.start_actions()
         print(f"Action server is up on port {args.actions_port}.", flush=True)
         if args.mode == "shell":
-            shell = [str(VENV_BIN / "rasa"), "shell", "--model", args.model, "--endpoints", "endpoints.yml"]
+            shell = [*RASA_CLI, "shell", "--model", args.model, "--endpoints", "endpoints.yml", "--interface", stack.host]
             return subprocess.call(shell, cwd=PROJECT, env=stack._env())
         stack.start_rasa()
         _print_ready(stack, token, generated)

@@ -82,6 +82,8 @@ def stack(fake_slack):
         "SLACK_SIGNING_SECRET": SLACK_SECRET,
         "SLACK_API_URL": fake_slack.url,
         "WEBCHAT_ALLOWED_ORIGINS": EXTRA_ORIGIN,
+        # A fresh conversation database per session, kept with the logs (not var/conversations.db).
+        "TRACKER_DB": str(log_dir / "conversations.db"),
     }
     running = Stack(rasa_port=free_port(), actions_port=free_port(), model=model, token="test-token", log_dir=log_dir, env=env)
     running.start()

@@ -8,9 +8,9 @@ import os
 from unittest import mock
 
 import pytest
-from rasa.core.channels.rest import RestInput
 from rasa.core.run import create_http_input_channels
 
+from channels.rest import RestInput  # Rasa's REST channel plus request checks (credentials.yml)
 from channels.slack import MAX_BUTTONS, SlackConnector, SlackOutput, button_blocks, to_mrkdwn
 from channels.webchat import WebChatInput, WebChatOutput
 from tests.conftest import PROJECT

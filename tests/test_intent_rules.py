@@ -48,3 +48,13 @@ def test_commands_stay_out_of_scope(reader, text):
 )
 def test_formulas(text, intent):
     assert formula_intent(text) == intent
+
+
+@pytest.mark.parametrize("text", ["%re4U edO1", "qwrt zxvb", "asdf jkl"])
+def test_gibberish_is_not_an_answer(reader, text):
+    assert refine("affirm", reader.read(text)) == "nlu_fallback"
+
+
+@pytest.mark.parametrize("text", ["ya", "yess", "I do", "that's me", "I am"])
+def test_short_real_answers_stay(reader, text):
+    assert refine("affirm", reader.read(text)) in (None, "affirm")

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from ops.stack import VENV_BIN, free_port
+from ops.stack import RASA_CLI, free_port
 from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.servers
@@ -75,7 +75,9 @@ class Terminal:
 def test_rasa_shell_answers_with_a_button_and_asks_the_next_question(stack):
     env = {**stack._env(), "TERM": "xterm"}
     port = str(free_port())
-    args = [str(VENV_BIN / "rasa"), "shell", "--model", str(stack.model), "--endpoints", "endpoints.yml", "--port", port]
+    # As `make shell` starts it: Rasa's CLI through ops/rasa_server.py, on loopback.
+    args = [*RASA_CLI, "shell", "--model", str(stack.model), "--endpoints", "endpoints.yml", "--port", port]
+    args += ["--interface", stack.host]
     terminal = Terminal(args, env)
     try:
         terminal.read_until(r"Bot loaded", timeout=120)

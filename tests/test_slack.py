@@ -204,7 +204,7 @@ def test_without_slack_variables_rasa_starts_with_slack_disabled(tmp_path):
     bare.env = {"ACTION_SERVER_URL": "http://127.0.0.1:9/webhook"}
     try:
         with mock.patch.dict(os.environ, env, clear=True):
-            process = bare._spawn("rasa-without-slack", bare.rasa_command())
+            process = bare.spawn("rasa-without-slack", bare.rasa_command())
         bare._wait(process, lambda: http_get(f"{bare.url}/")[0] == 200, timeout=120)
         status, body = Client(bare.url).request("POST", WEBHOOK, {"type": "url_verification", "challenge": "x"})
         assert status == 503 and "not configured" in body

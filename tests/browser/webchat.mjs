@@ -167,7 +167,7 @@ const scenarios = {
     const echoed = await page.$$eval("#log .msg--bot", (bs) => bs.filter((b) => b.textContent.includes("<img")).length);
 
     const beforeRecord = await botBubbles(page).count();
-    await type(page, "/summarise", "");
+    await type(page, "give me a summary", ""); // typed /intent payloads are refused (input guard)
     const download = page.locator("#log a.download").last();
     await download.waitFor();
     await waitForBot(page, "decision record", beforeRecord);

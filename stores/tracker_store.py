@@ -1,0 +1,265 @@
+"""The tracker store: Rasa's SQL store on SQLite by default, PostgreSQL when configured.
+
+Why a class of our own rather than ``type: sql`` in ``endpoints.yml``:
+
+- **Defaults.** ``TRACKER_STORE_URL`` unset means the SQLite file
+  ``TRACKER_DB`` (default ``var/conversations.db`` under the project), so
+  ``make run`` keeps conversations across restarts with no setup, while a
+  cluster sets ``TRACKER_STORE_URL=postgresql://...`` - same files, no code
+  change. Rasa's own ``${VAR}`` expansion cannot express a default.
+- **An outage is an error, not a new conversation.** Rasa wraps every tracker
+  store in ``FailSafeTrackerStore``, which answers a failed read with "no such
+  conversation" and a failed write by keeping the tracker in memory. With the
+  database down, Rasa therefore greets a returning user as a stranger, answers
+  with HTTP 200, and the turn is silently lost. Here a database error aborts
+  the turn instead: the request gets a 503 with a message saying so, nothing
+  is written, and the conversation carries on, intact, once the database is
+  back (connections are checked before use, so recovery needs no restart).
+- The schema is exactly Rasa's (``SQLTrackerStore.SQLEvent``): a database
+  written by this class can be read by ``type: sql`` and vice versa.
+
+How the 503 gets out: Rasa's channels catch every exception of a turn and
+answer normally, so the failure is recorded for the request and turned into
+the 503 by ``stores/http_guard.py``; the failing read is made to propagate
+through ``FailSafeTrackerStore`` with its ``on_tracker_store_error`` hook, so
+the turn stops there. The socket.io channel has no HTTP response per message:
+there the person gets no answer for that turn (rather than a wrong one).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional, TypeVar
+
+import sqlalchemy as sa
+import sqlalchemy.exc
+from rasa.core.constants import POSTGRESQL_MAX_OVERFLOW, POSTGRESQL_POOL_SIZE, POSTGRESQL_SCHEMA
+from rasa.core.tracker_store import (
+    POSTGRESQL_DEFAULT_MAX_OVERFLOW,
+    POSTGRESQL_DEFAULT_POOL_SIZE,
+    FailSafeTrackerStore,
+    SQLTrackerStore,
+    TrackerStore,
+)
+from sqlalchemy.engine import URL, make_url
+
+from stores import http_guard
+
+logger = logging.getLogger(__name__)
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_FILE = "var/conversations.db"
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The tracker store could not be read or written; the turn must not go on."""
+
+
+class TrackerStoreConfigError(ValueError):
+    """The environment names a tracker store this class cannot use."""
+
+
+# -- configuration --------------------------------------------------------------------
+
+
+def database_url(env: Optional[dict[str, str]] = None) -> URL:
+    """The SQLAlchemy URL the environment asks for.
+
+    ``TRACKER_STORE_URL`` (``postgresql://user@host:port/db``; ``postgres://`` is
+    accepted too) wins; ``TRACKER_STORE_PASSWORD``, when set, replaces the
+    URL's password so that it can come from a secret of its own. Otherwise the
+    SQLite file ``TRACKER_DB`` (relative paths are relative to the project).
+    """
+    env = os.environ if env is None else env
+    raw = (env.get("TRACKER_STORE_URL") or "").strip()
+    if raw:
+        if raw.startswith("postgres://"):
+            raw = "postgresql://" + raw[len("postgres://") :]
+        try:
+            url = make_url(raw)
+        except sqlalchemy.exc.ArgumentError as err:
+            raise TrackerStoreConfigError(f"TRACKER_STORE_URL is not a database URL: {err}") from None
+        if url.get_backend_name() not in ("postgresql", "sqlite"):
+            raise TrackerStoreConfigError(
+                f"TRACKER_STORE_URL: unsupported database {url.get_backend_name()!r} (use postgresql:// or sqlite:///)"
+            )
+        password = env.get("TRACKER_STORE_PASSWORD")
+        if password:
+            url = url.set(password=password)
+        return url
+    path = Path(env.get("TRACKER_DB") or DEFAULT_SQLITE_FILE).expanduser()
+    if not path.is_absolute():
+        path = PROJECT / path
+    return URL.create("sqlite", database=str(path))
+
+
+def describe(url: URL) -> str:
+    """The URL without its password, for logs."""
+    return url.render_as_string(hide_password=True)
+
+
+def _engine_kwargs(url: URL) -> dict[str, Any]:
+    """Engine options: Rasa's PostgreSQL pool settings, plus quick failure and recovery.
+
+    ``pool_pre_ping`` replaces connections the database dropped (a restart)
+    before they are used, so the first request after an outage works;
+    ``connect_timeout`` bounds how long a request waits for an unreachable host.
+    """
+    if url.get_backend_name() != "postgresql":
+        return {}
+    kwargs: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": int(os.environ.get(POSTGRESQL_POOL_SIZE, POSTGRESQL_DEFAULT_POOL_SIZE)),
+        "max_overflow": int(os.environ.get(POSTGRESQL_MAX_OVERFLOW, POSTGRESQL_DEFAULT_MAX_OVERFLOW)),
+    }
+    connect_args: dict[str, Any] = {"connect_timeout": int(os.environ.get("TRACKER_STORE_CONNECT_TIMEOUT", "5"))}
+    schema = os.environ.get(POSTGRESQL_SCHEMA)
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    kwargs["connect_args"] = connect_args
+    return kwargs
+
+
+# -- the store ---------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _guarded(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Turn database errors into TrackerStoreUnavailable, logging outage and recovery once."""
+
+    @functools.wraps(method)
+    async def wrapper(self: ConfiguredTrackerStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            result = await method(self, *args, **kwargs)
+        except sqlalchemy.exc.SQLAlchemyError as err:
+            self._mark_unavailable(err)
+            http_guard.note_failure(err, "TrackerStoreUnavailable")
+            # The cause was logged once by _mark_unavailable; its two-level traceback
+            # (driver error, SQLAlchemy error) would only repeat it for every request.
+            cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            raise TrackerStoreUnavailable(f"tracker store {self.description} unavailable: {cause}") from None
+        self._mark_available()
+        return result
+
+    return wrapper
+
+
+class ConfiguredTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store on the database the environment names (see module docstring).
+
+    ``endpoints.yml``: ``tracker_store: {type: stores.tracker_store.ConfiguredTrackerStore}``.
+    Extra keys there (``url``, ``db``, ...) are ignored: the environment decides.
+    """
+
+    def __init__(
+        self,
+        domain: Any = None,
+        host: Optional[str] = None,
+        event_broker: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.url = database_url()
+        self.description = describe(self.url)
+        self._available = True
+        if self.url.get_backend_name() == "sqlite" and self.url.database:
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(self.url, **_engine_kwargs(self.url))
+        self._create_tables()
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        # SQLTrackerStore's own __init__ is skipped (it builds its engine from endpoint keys);
+        # the base class only needs the domain, the broker and its own options.
+        for key in ("dialect", "url", "port", "db", "username", "password", "login_db", "query"):
+            kwargs.pop(key, None)
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+        logger.info("Conversations are stored in %s.", self.description)
+        http_guard.install(on_request=_attach_to_failsafe)
+
+    def _create_tables(self) -> None:
+        """Create Rasa's events table, waiting for a database that is still starting.
+
+        Like Rasa's SQL store it waits as long as it takes (a cluster's database
+        may come up after Rasa), logging what it waits for every 30 s. Several
+        instances starting together may race to create the table; the loser's
+        error is harmless once the table exists.
+        """
+        started = time.monotonic()
+        last_log = -30.0
+        while True:
+            try:
+                self.Base.metadata.create_all(self.engine)
+                return
+            except (sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.IntegrityError) as err:
+                if sa.inspect(self.engine).has_table(self.SQLEvent.__tablename__):
+                    return
+                raise TrackerStoreUnavailable(f"cannot create the events table in {self.description}: {err}") from err
+            except sqlalchemy.exc.OperationalError as err:
+                waited = time.monotonic() - started
+                if waited - last_log >= 30:
+                    cause = err.orig or err
+                    logger.warning("Waiting for the tracker store %s (%.0f s so far): %s", self.description, waited, cause)
+                    last_log = waited
+                time.sleep(1)
+
+    def _mark_unavailable(self, err: BaseException) -> None:
+        if self._available:
+            self._available = False
+            logger.error(
+                "Tracker store %s unavailable (%s): requests touching conversations get HTTP 503 until it is back.",
+                self.description,
+                getattr(err, "orig", None) or err,
+            )
+
+    def _mark_available(self) -> None:
+        if not self._available:
+            self._available = True
+            logger.warning("Tracker store %s is reachable again.", self.description)
+
+    @_guarded
+    async def retrieve(self, sender_id: str) -> Any:
+        """The tracker of the latest session, or None for a new conversation."""
+        return await super().retrieve(sender_id)
+
+    @_guarded
+    async def retrieve_full_tracker(self, conversation_id: str) -> Any:
+        """The tracker with every session's events."""
+        return await super().retrieve_full_tracker(conversation_id)
+
+    @_guarded
+    async def keys(self) -> Any:
+        """All conversation ids."""
+        return await super().keys()
+
+    @_guarded
+    async def save(self, tracker: Any) -> None:
+        """Store the tracker's new events - never after a failed read in the same request.
+
+        A read that failed stands for a conversation we could not see; saving
+        what the turn built on top of nothing would append a stranger's events
+        to the real conversation once the database is back.
+        """
+        earlier = http_guard.failure_in_request()
+        if earlier is not None:
+            raise TrackerStoreUnavailable(f"not saving {tracker.sender_id!r}: its conversation could not be read")
+        await super().save(tracker)
+
+
+# -- HTTP: the failing read must abort the turn (stores/http_guard.py answers it with a 503) ---
+
+
+def _abort_turn(error: Exception) -> None:
+    """FailSafeTrackerStore's error hook: re-raise instead of answering from an empty tracker."""
+    raise error
+
+
+def _attach_to_failsafe(app: Any) -> None:
+    agent = getattr(app.ctx, "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    ours = isinstance(store, FailSafeTrackerStore) and isinstance(getattr(store, "_tracker_store", None), ConfiguredTrackerStore)
+    # The hook Rasa's constructor takes as `on_tracker_store_error`; Agent builds the
+    # wrapper without it, so it is set here (again after a model replacement).
+    if ours and store._on_tracker_store_error is not _abort_turn:
+        store._on_tracker_store_error = _abort_turn

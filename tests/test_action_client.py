@@ -1,0 +1,188 @@
+"""ops/rasa_server.py: how Rasa calls the action server - bounded in time, an apology instead of silence.
+
+Plain tests: the real ``ResilientRemoteAction`` (Rasa's ``RemoteAction`` plus
+the changes) against small fake action servers on loopback - down, failing,
+answering garbage, too slow, rejecting - with the real domain. The same class
+in the real Rasa server is tested in ``test_failures.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from ops.rasa_server import APOLOGY, DEFAULT_TIMEOUT, OUTAGE, action_timeout, install, resilient_remote_action_class
+from ops.stack import free_port
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def domain():
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(PROJECT / "domain"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_outage():
+    OUTAGE.answered("reset")
+    yield
+    OUTAGE.answered("reset")
+
+
+class FakeActionServer:
+    """An action server on loopback whose answer each test chooses."""
+
+    def __init__(self, handler) -> None:
+        self.handler = handler
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    async def __aenter__(self) -> FakeActionServer:
+        app = web.Application()
+        app.router.add_post("/webhook", self.handler)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+async def run_action(url: str, domain, timeout: float | None = None):
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    endpoint = EndpointConfig(url=url, **({"timeout": timeout} if timeout is not None else {}))
+    action = resilient_remote_action_class()("action_advance", endpoint)
+    tracker = DialogueStateTracker.from_events("client-test", [], slots=domain.slots)
+    return await action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain)
+
+
+def texts(events) -> list[str]:
+    return [getattr(e, "text", None) for e in events if type(e).__name__ == "BotUttered"]
+
+
+async def test_a_working_action_server_is_used_as_rasa_would(domain):
+    async def ok(_: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "events": [{"event": "slot", "name": "current_question", "value": "ml_production"}],
+                "responses": [{"text": "Hello"}],
+            }
+        )
+
+    async with FakeActionServer(ok) as server:
+        events = await run_action(server.url, domain)
+    assert texts(events) == ["Hello"]
+    assert any(type(e).__name__ == "SlotSet" and e.key == "current_question" for e in events)
+
+
+async def test_down_action_server_gets_an_apology_logged_once(domain, caplog):
+    url = f"http://127.0.0.1:{free_port()}/webhook"  # nothing listens there
+    with caplog.at_level(logging.DEBUG, logger="ops.rasa_server"):
+        first = await run_action(url, domain)
+        second = await run_action(url, domain)
+    assert texts(first) == [APOLOGY] and len(first) == 1  # no SlotSet: answers untouched
+    assert texts(second) == [APOLOGY]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "cannot connect" in errors[0].getMessage(), [r.getMessage() for r in errors]
+    assert not any(r.exc_info for r in caplog.records)  # one line, no stack trace
+
+
+async def test_recovery_is_logged(domain, caplog):
+    async def ok(_: web.Request) -> web.Response:
+        return web.json_response({"events": [], "responses": []})
+
+    await run_action(f"http://127.0.0.1:{free_port()}/webhook", domain)
+    with caplog.at_level(logging.WARNING, logger="ops.rasa_server"):
+        async with FakeActionServer(ok) as server:
+            await run_action(server.url, domain)
+    assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "answer, cause",
+    [
+        (lambda: web.Response(status=500, text="Traceback ..."), "HTTP 500"),
+        (lambda: web.Response(status=200, text="not json", content_type="text/plain"), "invalid answer"),
+        (lambda: web.json_response([1, 2]), "invalid answer"),
+        (lambda: web.json_response({"events": "nope"}), "invalid answer"),
+    ],
+)
+async def test_a_failing_action_server_gets_an_apology(domain, caplog, answer, cause):
+    async def handler(_: web.Request) -> web.Response:
+        return answer()
+
+    with caplog.at_level(logging.ERROR, logger="ops.rasa_server"):
+        async with FakeActionServer(handler) as server:
+            events = await run_action(server.url, domain)
+    assert texts(events) == [APOLOGY] and len(events) == 1
+    assert cause in caplog.records[-1].getMessage()
+
+
+async def test_a_slow_action_server_is_bounded_by_the_configured_timeout(domain, caplog):
+    async def slow(_: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.json_response({"events": [], "responses": [{"text": "too late"}]})
+
+    loop = asyncio.get_running_loop()
+    with caplog.at_level(logging.ERROR, logger="ops.rasa_server"):
+        async with FakeActionServer(slow) as server:
+            started = loop.time()
+            events = await run_action(server.url, domain, timeout=0.5)
+            waited = loop.time() - started
+    assert texts(events) == [APOLOGY]
+    assert waited < 2.0, waited
+    assert "no answer within 0.5 s" in caplog.records[-1].getMessage()
+
+
+async def test_a_rejection_is_still_rasa_s_rejection(domain):
+    from rasa.core.actions.action import ActionExecutionRejection
+
+    async def reject(_: web.Request) -> web.Response:
+        return web.json_response({"action_name": "action_advance", "error": "no"}, status=400)
+
+    async with FakeActionServer(reject) as server:
+        with pytest.raises(ActionExecutionRejection):
+            await run_action(server.url, domain)
+
+
+def test_timeout_setting():
+    from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
+
+    assert action_timeout(EndpointConfig(url="http://x")) == DEFAULT_TIMEOUT
+    assert action_timeout(EndpointConfig(url="http://x", timeout=2.5)) == 2.5
+    assert action_timeout(EndpointConfig(url="http://x", timeout="soon")) == DEFAULT_TIMEOUT
+    assert action_timeout(EndpointConfig(url="http://x", timeout=-1)) == DEFAULT_TIMEOUT
+    # endpoints.yml sets it (ACTION_SERVER_URL must be set for Rasa to read the file).
+    import os
+
+    os.environ.setdefault("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+    configured = read_endpoint_config(str(PROJECT / "endpoints.yml"), "action_endpoint")
+    assert 0 < action_timeout(configured) <= 30
+
+
+def test_install_makes_rasa_use_it_and_is_idempotent():
+    import rasa.core.actions.action as rasa_actions
+
+    original = rasa_actions.RemoteAction
+    try:
+        cls = install()
+        assert rasa_actions.RemoteAction is cls is install()
+        assert issubclass(cls, original) or getattr(original, "resilient", False)
+    finally:
+        rasa_actions.RemoteAction = original
