@@ -19,13 +19,14 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: help install build train run shell test test-unit test-e2e test-http test-channels lint validate \
+
+.PHONY: help install build train run shell bench test test-unit test-e2e test-http test-channels lint validate \
         check-catalogue nlu-report clean audit
 
 help: ## List the targets
 	@echo "Toolkit Advisor - career guidance assistant (Rasa 3.6)"
 	@echo
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
 # -- install ---------------------------------------------------------------------
@@ -127,6 +128,9 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock $(STAMP)
 
 audit: $(STAMP) $(AUDIT_VENV)/.installed ## Dependency audit: pip-audit over requirements.lock; each known vulnerability fixed or listed in security/vulnerabilities.yml
 	$(PY) -m ops.audit
+
+bench: train $(NODE_DEPS) ## Benchmark against rasa init's defaults: writes bench/results.{json,md} and the README table
+	$(PY) -m ops.bench
 
 clean: ## Remove build artefacts and trained models (keeps .venv)
 	rm -rf build models results .pytest_cache domain/questions.yml

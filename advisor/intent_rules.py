@@ -42,8 +42,12 @@ from advisor.preferences import NO, UNSURE, YES, Reading
 FORMULAS_FILE = Path(__file__).resolve().parent / "formulas.yml"
 
 GENERIC_ANSWERS = {YES: "affirm", NO: "deny", UNSURE: "unsure"}
-# Intents a clear statement of preference may be taken from.
-OVERRULED_BY_PREFERENCE = frozenset({"out_of_scope", "nlu_fallback", "affirm", "deny", "unsure"})
+# Intents a clear statement of preference may be taken from ("I'd like to be a
+# full-stack developer" is not a question about the toolkit; "designing REST
+# APIs is what I like" is not a "what if").
+OVERRULED_BY_PREFERENCE = frozenset(
+    {"out_of_scope", "nlu_fallback", "affirm", "deny", "unsure", "ask_toolkit", "what_if", "ask_runner_up", "ask_next_steps", "help"}
+)
 RULE_CONFIDENCE = 0.9
 # A message of nothing but answer words ("certainly", "you bet", "why not")
 # cannot be a question about the careers or a request: it is an answer.
@@ -72,12 +76,25 @@ ANSWER_ONLY_OVERRULES = frozenset(
 def _formulas() -> tuple[dict[str, list[tuple[str, ...]]], frozenset[str]]:
     doc = yaml.safe_load(FORMULAS_FILE.read_text(encoding="utf-8"))
     fillers = frozenset(str(w).lower() for w in doc.pop("fillers"))
+    doc.pop("hypothetical")
     phrases = {intent: sorted((tuple(_words(str(p))) for p in entries), key=len, reverse=True) for intent, entries in doc.items()}
     return phrases, fillers
 
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[\w']+|[^\w\s]+", text.lower())
+
+
+@functools.lru_cache(maxsize=1)
+def _hypothetical() -> tuple[tuple[str, ...], ...]:
+    doc = yaml.safe_load(FORMULAS_FILE.read_text(encoding="utf-8"))
+    return tuple(tuple(_words(str(p))) for p in doc["hypothetical"])
+
+
+def is_hypothetical(text: str) -> bool:
+    """ "what if I liked frontend", "suppose I ...": a question about a change, not a statement."""
+    words = _words(text)
+    return any(tuple(words[i : i + len(p)]) == p for p in _hypothetical() for i in range(len(words)))
 
 
 def formula_intent(text: str) -> Optional[str]:
@@ -107,7 +124,8 @@ def refine(intent: Optional[str], reading: Reading, text: str = "") -> Optional[
     if formula is not None and not reading.preferences:
         return formula if formula != intent else None
     if intent in OVERRULED_BY_PREFERENCE and any(p.explicit and p.value is not None for p in reading.stated):
-        return "share_preference"
+        if not (intent == "what_if" and is_hypothetical(text)):
+            return "share_preference"
     if intent in ("affirm", "deny") and reading.stance is None and "unknown_words" in reading.signals:
         return "nlu_fallback"  # "%re4U edO1" is not a "yes", however confident the n-grams
     if intent in ANSWER_ONLY_OVERRULES and "answer_only" in reading.signals and reading.stance in GENERIC_ANSWERS:

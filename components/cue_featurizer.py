@@ -11,7 +11,7 @@ not only by vocabulary.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -27,8 +27,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from advisor.catalogue import get_catalogue
-from advisor.preferences import SIGNALS, PreferenceReader
+from advisor.preferences import SIGNALS
+from components.reader import reader_for
 
 
 @DefaultV1Recipe.register(
@@ -49,8 +49,6 @@ class CueFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self._reader: Optional[PreferenceReader] = None
-        self._reader_for: Optional[int] = None
 
     @classmethod
     def create(
@@ -66,14 +64,8 @@ class CueFeaturizer(DenseFeaturizer, GraphComponent):
     def validate_config(cls, config: Dict[str, Any]) -> None:
         pass
 
-    def _reader_of(self, model: SpacyModel) -> PreferenceReader:
-        if self._reader is None or self._reader_for != id(model.model):
-            self._reader = PreferenceReader(get_catalogue(), model.model)
-            self._reader_for = id(model.model)
-        return self._reader
-
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
-        reader = self._reader_of(model)
+        reader = reader_for(model)
         for message in messages:
             text = message.get(TEXT)
             if not text:

@@ -17,7 +17,7 @@ The reading itself lives in :mod:`advisor.preferences`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -28,8 +28,8 @@ from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from advisor.catalogue import get_catalogue
-from advisor.preferences import PreferenceReader, Reading
+from advisor.preferences import Reading
+from components.reader import reader_for
 
 CATALOGUE_LABELS = ("toolkit", "tool")
 READING = "toolkit_advisor_reading"  # the Reading, left on the message for IntentRefiner
@@ -58,8 +58,6 @@ class PreferenceExtractor(GraphComponent, EntityExtractorMixin):
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         self._config = config
         self._name = name
-        self._reader: Optional[PreferenceReader] = None
-        self._reader_for: Optional[int] = None
 
     @classmethod
     def create(
@@ -75,15 +73,8 @@ class PreferenceExtractor(GraphComponent, EntityExtractorMixin):
     def name(self) -> str:
         return "PreferenceExtractor"
 
-    def _reader_of(self, model: SpacyModel) -> PreferenceReader:
-        # Built on first use: the spaCy pipeline arrives with the first call.
-        if self._reader is None or self._reader_for != id(model.model):
-            self._reader = PreferenceReader(get_catalogue(), model.model)
-            self._reader_for = id(model.model)
-        return self._reader
-
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
-        reader = self._reader_of(model)
+        reader = reader_for(model)
         for message in messages:
             text = message.get(TEXT) or ""
             if not text.strip():

@@ -58,3 +58,17 @@ def test_gibberish_is_not_an_answer(reader, text):
 @pytest.mark.parametrize("text", ["ya", "yess", "I do", "that's me", "I am"])
 def test_short_real_answers_stay(reader, text):
     assert refine("affirm", reader.read(text)) in (None, "affirm")
+
+
+@pytest.mark.parametrize(
+    "intent, text, expected",
+    [
+        ("ask_toolkit", "I'd like to be a full-stack developer", "share_preference"),
+        ("what_if", "designing REST APIs is what I like", "share_preference"),
+        ("what_if", "what if I liked frontend work", None),
+        ("ask_toolkit", "I want to know what a data engineer does", None),
+        ("ask_toolkit", "what does a data engineer do?", None),
+    ],
+)
+def test_statements_inside_other_intents(reader, intent, text, expected):
+    assert refine(intent, reader.read(text), text) == expected
