@@ -96,10 +96,13 @@ def reading_from_tracker(tracker: Tracker, catalogue: Catalogue) -> Reading:
                 str(e.get("said", "")),
                 bool(e.get("explicit", True)),
                 bool(e.get("in_question", False)),
+                bool(e.get("weak", False)),
             )
         )
     stance = next((e for e in trusted_entities(tracker, "stance") if e.get("value") in ("yes", "no", "unsure")), None)
+    revision = frozenset({"revision"}) if trusted_entities(tracker, "revision") else frozenset()
     return Reading(
+        signals=revision,
         preferences=tuple(prefs),
         stance=stance["value"] if stance else None,
         stance_said=str(stance.get("said", "")) if stance else "",

@@ -118,6 +118,7 @@ class Question:
     if_no: str
     topic: str
     listen_for: tuple[str, ...]
+    combines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -420,8 +421,14 @@ def _parse_tree(path: Path, doc: Mapping[str, Any], toolkit_ids: set[str]) -> tu
                 if_no=_text(path, entry, item, "if_no", allow_empty=True),
                 topic=_text(path, entry, item, "topic"),
                 listen_for=_texts(path, entry, item, "listen_for"),
+                combines=_texts(path, entry, item, "combines", required=False),
             )
         )
+    known = {q.id for q in questions}
+    for question in questions:
+        for other in question.combines:
+            if other not in known or other == question.id:
+                raise CatalogueError(path, f"questions ({question.id})", f"combines unknown question id '{other}'")
     fallback_doc = doc.get("fallback")
     if not isinstance(fallback_doc, dict):
         raise CatalogueError(path, "fallback", "must be a mapping with toolkit, summary and would_change")

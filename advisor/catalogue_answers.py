@@ -47,7 +47,10 @@ def describe(toolkit: Toolkit, catalogue: Catalogue, aspect: str = "overview") -
     elif aspect == "fit":
         suits = toolkit.best_for or toolkit.added.best_for
         note = "" if toolkit.best_for else f" {ADDED_NOTE}"
-        text = f"The {name} toolkit is best for{note}:\n{bullet_list(suits)}\nPrimary focus: {toolkit.primary_focus}."
+        text = (
+            f"The {name} toolkit is best for{note}:\n{bullet_list(suits)}\nPrimary focus: {toolkit.primary_focus}."
+            f"\nKey technical skills: {', '.join(toolkit.key_skills)}.\nTools: {tool_links(catalogue.tools_of(toolkit))}"
+        )
     elif aspect == "cv_link":
         text = f"How the {name} toolkit relates to computer vision: {toolkit.adjacent_to_cv}."
         sentences = cv_sentences(toolkit)
@@ -55,6 +58,7 @@ def describe(toolkit: Toolkit, catalogue: Catalogue, aspect: str = "overview") -
             text += " " + " ".join(sentences)
         if toolkit.added.carries_over:
             text += f"\nWhat carries over from your CV work {ADDED_NOTE}: {', '.join(toolkit.added.carries_over)}."
+        text += f"\nKey technical skills: {', '.join(toolkit.key_skills)}.\nTools: {tool_links(catalogue.tools_of(toolkit))}"
     else:
         text = (
             f"**{name}** ({_rank_note(toolkit, catalogue)}): {lower_first(toolkit.summary)}\n"

@@ -32,6 +32,7 @@ STANCE_INTENTS = frozenset({"affirm", "deny", "unsure", "share_preference"})
 # laundry" is not a "yes"). Buttons are always clear.
 MIN_CONFIDENCE = 0.5
 MIN_CONFIDENCE_WITHOUT_CUE = 0.7
+CONFIDENT = 0.8
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def _stance(turn: Turn) -> Optional[str]:
         return {"affirm": YES, "deny": NO, "unsure": UNSURE}.get(turn.intent)
     if turn.confidence < MIN_CONFIDENCE:
         return None
+    if turn.intent == "unsure" and turn.confidence >= CONFIDENT and turn.reading.stance != UNSURE:
+        return UNSURE  # "I've never tried it so I can't really tell": not a "no"
     if turn.reading.stance in (YES, NO, UNSURE):
         return turn.reading.stance
     if turn.confidence < MIN_CONFIDENCE_WITHOUT_CUE:
@@ -85,16 +88,30 @@ def _stance(turn: Turn) -> Optional[str]:
 def _collect(state: State, turn: Turn, pending: Optional[Question]) -> tuple[dict[str, AnswerRecord], bool]:
     """Answers found in the turn, and whether the person is unsure about the pending question."""
     updates: dict[str, AnswerRecord] = {}
+    stance = _stance(turn)
     if turn.intent in PREFERENCE_INTENTS:
         for pref in turn.reading.stated:
             if pref.value is None:
+                continue
+            if pending is not None and pref.question_id == pending.id and pref.weak and stance in (YES, NO):
+                continue  # "no, I'd miss coding": the plain answer beats an indirect reading
+            earlier = state.answers.get(pref.question_id)
+            if (
+                pending is not None
+                and pref.question_id != pending.id
+                and earlier is not None
+                and earlier != pref.value
+                and "revision" not in turn.reading.signals
+            ):
+                # A passing remark while answering another question ("... with
+                # pipelines, Docker and k8s") does not overturn an earlier answer;
+                # "actually, ..." does.
                 continue
             how = ASKED if pending is not None and pref.question_id == pending.id else VOLUNTEERED
             updates[pref.question_id] = AnswerRecord(pref.question_id, pref.value, how, pref.said)
     unsure = False
     if pending is not None and pending.id not in updates:
         pref = turn.reading.for_question(pending.id)
-        stance = _stance(turn)
         if pref is not None and pref.value is None:
             unsure = True
         elif stance in (YES, NO):

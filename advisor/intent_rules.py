@@ -46,7 +46,18 @@ GENERIC_ANSWERS = {YES: "affirm", NO: "deny", UNSURE: "unsure"}
 # full-stack developer" is not a question about the toolkit; "designing REST
 # APIs is what I like" is not a "what if").
 OVERRULED_BY_PREFERENCE = frozenset(
-    {"out_of_scope", "nlu_fallback", "affirm", "deny", "unsure", "ask_toolkit", "what_if", "ask_runner_up", "ask_next_steps", "help"}
+    {
+        "out_of_scope",
+        "nlu_fallback",
+        "affirm",
+        "deny",
+        "unsure",
+        "ask_toolkit",
+        "what_if",
+        "ask_runner_up",
+        "ask_next_steps",
+        "help",
+    }
 )
 RULE_CONFIDENCE = 0.9
 # A message of nothing but answer words ("certainly", "you bet", "why not")
@@ -123,9 +134,9 @@ def refine(intent: Optional[str], reading: Reading, text: str = "") -> Optional[
     formula = formula_intent(text) if text else None
     if formula is not None and not reading.preferences:
         return formula if formula != intent else None
-    if intent in OVERRULED_BY_PREFERENCE and any(p.explicit and p.value is not None for p in reading.stated):
-        if not (intent == "what_if" and is_hypothetical(text)):
-            return "share_preference"
+    states_preference = any(p.explicit and p.value is not None for p in reading.stated)
+    if intent in OVERRULED_BY_PREFERENCE and states_preference and not (intent == "what_if" and is_hypothetical(text)):
+        return "share_preference"
     if intent in ("affirm", "deny") and reading.stance is None and "unknown_words" in reading.signals:
         return "nlu_fallback"  # "%re4U edO1" is not a "yes", however confident the n-grams
     if intent in ANSWER_ONLY_OVERRULES and "answer_only" in reading.signals and reading.stance in GENERIC_ANSWERS:

@@ -49,6 +49,8 @@ _REPEATS = re.compile(r"(.)\1{2,}")
 _DOUBLES = re.compile(r"(.)\1+")  # "yess" -> "yes", for telling typos from gibberish
 _SENTENCE_ENDS = {".", "!", "?", ";"}
 READING_CACHE_SIZE = 4096
+NEGATION_REACH = 3  # words from a negator to the cue it turns around
+STANCE_GAP = 4  # words a gapped stance cue ("leave ... behind") may span
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,12 @@ class Preference:
     said: str
     explicit: bool
     in_question: bool = False  # "what if I liked frontend?": asked about, not stated
+    weak: bool = False  # read from a weak cue ("I'd miss coding": product strategy, indirectly)
 
 
-# What a reading noticed, for the intent classifier (components/cue_featurizer.py).
+# What a reading noticed that the intent classifier gets as features
+# (components/cue_featurizer.py); Reading.signals also holds answer_only,
+# unknown_words and revision, which only the rules use.
 SIGNALS = (
     "topic",
     "explicit",
@@ -129,6 +134,8 @@ class _Clause:
     question: bool = False
     topical: bool = False
     lent: bool = False  # its polarity was lent to the topic before it
+    answered: bool = False  # a question the next clause answers ("ETL? nope")
+    contrast: bool = False  # "not Y" after "X,": a negation that only sets Y against X
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ class _Cue:
     question_id: str
     parts: tuple[tuple[str, ...], ...]
     inverted: bool
+    weak: bool = False  # yields to any other topic in its clause ("~ml", and every "!" cue)
 
 
 @dataclass
@@ -220,6 +228,13 @@ class PreferenceReader:
         stance += [(p, POSITIVE) for p in self._phrases(cues["positive"])]
         stance += [(p, NEGATIVE) for p in self._phrases(cues["negative"]) if not (len(p) == 1 and p[0] in self._negators)]
         stance += [(p, NEUTRAL) for p in self._phrases(cues["neutral"])]
+        # "leave ... behind": a first part, up to STANCE_GAP words, a second part.
+        self._gapped = [
+            (self._lemmas(a), self._lemmas(b), kind)
+            for kind, key in ((POSITIVE, "positive_gapped"), (NEGATIVE, "negative_gapped"))
+            for entry in cues.get(key, [])
+            for a, b in [entry.split(" ... ", 1)]
+        ]
         # Longest first, whatever the kind: "rather not" beats "rather".
         self._stance_phrases = sorted(stance, key=lambda item: len(item[0]), reverse=True)
         self._clause_breaks = self._phrases(cues["clause_breaks"], keep_glue=True)
@@ -229,8 +244,10 @@ class PreferenceReader:
         self._interjections = {seq[0] for seq in self._phrases(cues["interjections"]) if len(seq) == 1}
         self._clause_openers = {seq[0] for seq in self._phrases(cues["clause_openers"]) if len(seq) == 1}
         self._fillers = {seq[0] for seq in self._phrases(cues["fillers"]) if len(seq) == 1}
+        self._revision = self._phrases(cues.get("revision", []))
         self._topic_cues = self._compile_topics(catalogue)
         self._entity_topics = self._entity_questions(catalogue)
+        self._combined = [(q.id, frozenset(q.combines)) for q in catalogue.questions if q.combines]
         # "compare frontend and backend" names toolkits without stating a liking.
         self._short_names = {self._lemmas(n) for t in catalogue.toolkits for n in t.short_names}
         self._normalised: dict[str, str] = {}
@@ -267,9 +284,10 @@ class PreferenceReader:
         cues = []
         for question_id, text in raw:
             inverted = text.startswith("!")
-            parts = tuple(self._lemmas(part) for part in text.lstrip("!").split(" + "))
+            weak = inverted or text.startswith("~")
+            parts = tuple(self._lemmas(part) for part in text.lstrip("!~").split(" + "))
             if all(parts):
-                cues.append(_Cue(question_id, parts, inverted))
+                cues.append(_Cue(question_id, parts, inverted, weak))
         return cues
 
     @staticmethod
@@ -327,7 +345,8 @@ class PreferenceReader:
             if clause is not None:
                 clause.topical = True
         self._borrow_polarity(clauses)
-        matches = self._drop_contained(self._drop_split(matches, clauses))
+        matches = self._drop_weak(self._drop_contained(self._drop_split(matches, clauses)), clauses)
+        matches = self._combine(matches, clauses)
         reading = self._reading(text, tokens, clauses, matches)
         signals = self._signals(reading, lemmas, spans, clauses)
 
@@ -353,6 +372,7 @@ class PreferenceReader:
             "stance": reading.stance is not None,
             "answer_only": answer_only and not reading.preferences,
             "unknown_words": self._mostly_unknown(lemmas),
+            "revision": any(True for phrase in self._revision for _ in _find(lemmas, phrase)),
         }
         return frozenset(name for name, on in found.items() if on)
 
@@ -366,9 +386,24 @@ class PreferenceReader:
         return word in self._known or word in self._vocabulary_set or bool(self._known.get(word + "s"))
 
     def _stance_spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, str]]:
-        """(first, last, kind) of every stance cue: longest first, no overlaps."""
+        """(first, last, kind) of every stance cue: gapped ones first, then longest first, no overlaps."""
         taken: set[int] = set()
         spans = []
+        for first_part, second_part, kind in self._gapped:
+            for first in _find(lemmas, first_part):
+                start = first + len(first_part)
+                window = lemmas[start : start + STANCE_GAP + len(second_part)]
+                hit = next(iter(_find(window, second_part)), None)
+                if hit is None:
+                    continue
+                head = list(range(first, start))
+                tail = list(range(start + hit, start + hit + len(second_part)))
+                if taken.intersection(head + tail):
+                    continue
+                taken.update(head + tail)
+                # The two parts read as one cue; the words between stay topics.
+                spans.append((head[0], head[-1], kind))
+                spans.append((tail[0], tail[-1], NEUTRAL))
         for phrase, kind in self._stance_phrases:
             for first in _find(lemmas, phrase):
                 rng = range(first, first + len(phrase))
@@ -430,6 +465,7 @@ class PreferenceReader:
             score = 0
             last = 0
             negations = 1 if clause.negated else 0
+            negators_at: list[int] = []
             for i in range(clause.first, clause.last + 1):
                 span = starts.get(i)
                 if span is not None:
@@ -438,10 +474,15 @@ class PreferenceReader:
                         clause.unsure = True
                     elif kind in (POSITIVE, NEGATIVE):
                         value = 1 if kind == POSITIVE else -1
-                        last = -value if negations % 2 else value
+                        # A negator reaches a cue a few words on ("don't really
+                        # like"), not across the clause ("without writing code is
+                        # what I want").
+                        near = sum(1 for n in negators_at if i - n <= NEGATION_REACH) + (1 if clause.negated else 0)
+                        last = -value if near % 2 else value
                         score += last
                 elif i not in consumed and lemmas[i] in self._negators:
                     negations += 1
+                    negators_at.append(i)
             if clause.unsure:
                 continue
             if score or last:
@@ -449,25 +490,46 @@ class PreferenceReader:
             elif negations:
                 clause.polarity = -1
             clause.own = clause.polarity is not None
+            clause.contrast = not score and not last and bool(negations) and lemmas[clause.first] in self._negators
 
     def _borrow_polarity(self, clauses: list[_Clause]) -> None:
-        """Give topical clauses without a polarity of their own one from context."""
+        """Give topical clauses without a polarity of their own one from context.
+
+        First, evaluations that follow a topic lend it their polarity, and to
+        the cue-less items listed with it ("CSS and pixel-pushing, not so much";
+        "ETL? count me out", where the answer also turns a question's own
+        leaning around). Then the rest borrow from the nearest clause with a
+        polarity in the same sentence - earlier first, else later; from "not
+        Y" in "X, not Y" the opposite - and after "than" / "instead of" the
+        polarity flips.
+        """
+        for index, clause in enumerate(clauses):
+            following = clauses[index + 1] if index + 1 < len(clauses) else None
+            if not (clause.topical and following is not None and following.own and not following.topical):
+                continue
+            if clause.question:
+                clause.polarity = (clause.polarity if clause.own else 1) * (following.polarity or 1)
+                clause.answered = True
+            elif not clause.own and not clause.unsure:
+                clause.polarity = following.polarity
+            else:
+                continue
+            following.lent = True
+            for item in clauses[:index]:
+                if item.coarse == clause.coarse and not item.own and not item.unsure and item.polarity is None:
+                    item.polarity = clause.polarity
         own = [c.polarity if c.own else None for c in clauses]
         for index, clause in enumerate(clauses):
-            if clause.own or clause.unsure:
+            if clause.own or clause.unsure or clause.polarity is not None:
                 continue
-            borrowed = None
-            following = clauses[index + 1] if index + 1 < len(clauses) else None
-            if clause.topical and following is not None and following.own and not following.topical:
-                # "ETL? count me out", "Helm charts: hate them"
-                borrowed = following.polarity
-                following.lent = True
+            same = [j for j in range(len(clauses)) if clauses[j].sentence == clause.sentence]
+            borrowed = next(
+                (own[j] for j in reversed(same) if j < index and own[j] is not None and not clauses[j].question), None
+            )
             if borrowed is None:
-                borrowed = next(
-                    (own[j] for j in range(index - 1, -1, -1) if own[j] is not None and not clauses[j].question), None
-                )
-            if borrowed is None:
-                borrowed = next((own[j] for j in range(index + 1, len(clauses)) if own[j] is not None), None)
+                later = next((j for j in same if j > index and own[j] is not None), None)
+                if later is not None:
+                    borrowed = -own[later] if clauses[later].contrast else own[later]
             if borrowed is not None:
                 clause.polarity = borrowed
             if clause.flipped:
@@ -527,6 +589,48 @@ class PreferenceReader:
                 kept.append(match)
         return kept
 
+    def _combine(self, matches: list[_Match], clauses: Sequence[_Clause]) -> list[_Match]:
+        """Topics liked together in one clause that amount to another ("React and Postgres").
+
+        A liking for all the parts becomes a liking for the whole (and the parts
+        are not separate answers); a dislike of all the parts is a dislike of
+        the whole as well as of each part.
+        """
+        for whole, parts in self._combined:
+            by_clause: dict[int, list[_Match]] = {}
+            for match in matches:
+                clause = self._clause_of(clauses, match.first)
+                if clause is not None and not clause.unsure:
+                    by_clause.setdefault(clause.coarse, []).append(match)
+            for found in by_clause.values():
+                questions = {m.cue.question_id for m in found}
+                if whole in questions or not parts <= questions:
+                    continue
+                members = [m for m in found if m.cue.question_id in parts and not m.cue.inverted]
+                polarities = {self._clause_of(clauses, m.first).polarity for m in members}
+                if len(polarities) != 1 or None in polarities:
+                    continue
+                tokens = frozenset().union(*(m.tokens for m in members))
+                combined = _Match(_Cue(whole, (), False), tokens, [(min(tokens), max(tokens))])
+                positive = polarities == {1}
+                matches = [m for m in matches if not (positive and m in members)] + [combined]
+        return matches
+
+    def _drop_weak(self, matches: list[_Match], clauses: Sequence[_Clause]) -> list[_Match]:
+        """A weak cue ("~ml", "!code") counts only when its clause names no other topic.
+
+        "data pipelines for ML" is about data; "I'd rather leave machine learning
+        behind" is about ML; "writing server code bores me" says nothing about
+        product management.
+        """
+
+        def coarse(match: _Match) -> Optional[int]:
+            clause = self._clause_of(clauses, match.first)
+            return clause.coarse if clause is not None else None
+
+        strong = {coarse(m) for m in matches if not m.cue.weak}
+        return [m for m in matches if not m.cue.weak or coarse(m) not in strong]
+
     @staticmethod
     def _drop_contained(matches: list[_Match]) -> list[_Match]:
         """Prefer the most specific cue: drop matches inside a larger match, and repeats."""
@@ -548,7 +652,7 @@ class PreferenceReader:
             # A question states nothing ("is full stack hard to learn?") unless
             # the next clause answers it ("ETL? count me out"); what it asks
             # about is kept apart, for "what if I liked frontend?".
-            asked = clause.question and not clause.unsure and not (clause.polarity is not None and not clause.own)
+            asked = clause.question and not clause.unsure and not clause.answered
             if not asked:
                 first_topical = min(first_topical, clause.first)
             if clause.unsure:
@@ -563,7 +667,14 @@ class PreferenceReader:
             said = text[tokens[group[0].first].start : tokens[group[-1].last].end]
             explicit = clause.polarity is not None or clause.unsure
             pref = Preference(
-                match.cue.question_id, value, tokens[match.first].start, tokens[match.last].end, said, explicit, asked
+                match.cue.question_id,
+                value,
+                tokens[match.first].start,
+                tokens[match.last].end,
+                said,
+                explicit,
+                asked,
+                match.cue.weak,
             )
             # Within one message a statement beats a question, a direct mention
             # an inverted cue, a clear statement a bare mention; else the later wins.

@@ -111,9 +111,12 @@ class PreferenceExtractor(GraphComponent, EntityExtractorMixin):
                     "said": pref.said,
                     "explicit": pref.explicit,
                     "in_question": pref.in_question,
+                    "weak": pref.weak,
                     "confidence_entity": 1.0,
                 }
             )
+        if "revision" in reading.signals:
+            entities.append({"entity": "revision", "value": "yes", "start": 0, "end": len(text), "confidence_entity": 1.0})
         if reading.stance is not None:
             entities.append(
                 {

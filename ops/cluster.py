@@ -53,6 +53,7 @@ DB_USER = "rasa"
 
 def postgres_bin() -> Optional[Path]:
     """Debian installs PostgreSQL's server binaries under /usr/lib/postgresql/<version>/bin."""
+
     def version(path: str) -> int:
         number = Path(path).parts[4]
         return int(number) if number.isdigit() else 0
@@ -369,7 +370,7 @@ http {{
     '' close;
   }}
   server {{
-    listen {self.host}:{self.ports['balancer']};
+    listen {self.host}:{self.ports["balancer"]};
     client_max_body_size 1m;
     proxy_read_timeout 120s;
     # The page's origin check compares Origin with the Host Rasa sees: pass the client's.

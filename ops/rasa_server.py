@@ -118,6 +118,7 @@ class _Outage:
 
 OUTAGE = _Outage()
 
+
 @functools.lru_cache(maxsize=1)
 def _response_validator() -> Any:
     """A compiled validator for Rasa's action-response schema (a constant, built once)."""

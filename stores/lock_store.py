@@ -154,9 +154,7 @@ class ConfiguredLockStore(LockStore):
     def _mark_unavailable(self, err: BaseException) -> None:
         if self._available:
             self._available = False
-            logger.error(
-                "Lock store %s unavailable (%s): messages get HTTP 503 until it is back.", self.description, err
-            )
+            logger.error("Lock store %s unavailable (%s): messages get HTTP 503 until it is back.", self.description, err)
 
     def _mark_available(self) -> None:
         if not self._available:
@@ -253,4 +251,3 @@ class ConfiguredLockStore(LockStore):
 def _holds(lock: TicketLock, ticket: int) -> bool:
     lock.remove_expired_tickets()
     return any(t.number == ticket for t in lock.tickets)
-

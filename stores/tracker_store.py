@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_FILE = "var/conversations.db"
 
+
 class TrackerStoreUnavailable(RuntimeError):
     """The tracker store could not be read or written; the turn must not go on."""
 

@@ -116,3 +116,17 @@ def test_all_no_recommends_staying(talk):
     while state.current_question:
         state = talk(state, "no", "deny").state
     assert state.recommendation == "computer_vision_engineer"
+
+
+def test_a_passing_remark_does_not_overturn_an_earlier_answer(talk):
+    state = talk(State(), "hi", "greet").state
+    state = talk(state, "no", "deny").state  # ml_production
+    state = talk(state, "data pipelines bore me").state
+    assert state.answers["data_infrastructure"] is False
+    # answering the full-stack question while mentioning data work in passing
+    state = talk(state, "no, I'd rather build data pipelines than whole apps").state
+    assert state.answers["data_infrastructure"] is False and state.answers["full_stack"] is False
+    # an explicit change of mind does overturn it
+    state = talk(state, "actually, data pipelines sound great").state
+    assert state.answers["data_infrastructure"] is True
+    assert state.recommendation == "data_engineer"
