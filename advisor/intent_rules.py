@@ -37,7 +37,7 @@ from typing import Optional
 
 import yaml
 
-from advisor.preferences import NO, UNSURE, YES, Reading
+from advisor.preferences import NO, UNSURE, YES, Reading, one_edit_apart
 
 FORMULAS_FILE = Path(__file__).resolve().parent / "formulas.yml"
 
@@ -104,8 +104,17 @@ def _hypothetical() -> tuple[tuple[str, ...], ...]:
 
 def is_hypothetical(text: str) -> bool:
     """ "what if I liked frontend", "suppose I ...": a question about a change, not a statement."""
-    words = _words(text)
-    return any(tuple(words[i : i + len(p)]) == p for p in _hypothetical() for i in range(len(words)))
+    words = [w for w in _words(text) if w[0].isalnum()]
+    for phrase in _hypothetical():
+        for i in range(len(words) - len(phrase) + 1):
+            if all(_same_word(w, p) for w, p in zip(words[i : i + len(phrase)], phrase, strict=True)):
+                return True
+    return False
+
+
+def _same_word(word: str, expected: str) -> bool:
+    """Equal, or one typo apart for long words ("supose" for "suppose")."""
+    return word == expected or (len(expected) >= 6 and one_edit_apart(word, expected))
 
 
 def formula_intent(text: str) -> Optional[str]:

@@ -245,6 +245,11 @@ class PreferenceReader:
         self._clause_openers = {seq[0] for seq in self._phrases(cues["clause_openers"]) if len(seq) == 1}
         self._fillers = {seq[0] for seq in self._phrases(cues["fillers"]) if len(seq) == 1}
         self._revision = self._phrases(cues.get("revision", []))
+        self._question_words = frozenset(cues.get("question_words", []))
+        self._question_auxiliaries = frozenset(cues.get("question_auxiliaries", []))
+        self._subject_auxiliaries = frozenset(cues.get("subject_auxiliaries", []))
+        self._question_subjects = frozenset(cues.get("question_subjects", []))
+        self._first_person = frozenset(cues.get("first_person", []))
         self._topic_cues = self._compile_topics(catalogue)
         self._entity_topics = self._entity_questions(catalogue)
         self._combined = [(q.id, frozenset(q.combines)) for q in catalogue.questions if q.combines]
@@ -338,8 +343,12 @@ class PreferenceReader:
         spans = self._stance_spans(lemmas)
         consumed = {i for (first, last, _) in spans for i in range(first, last + 1)}
         clauses = self._clauses(lemmas, consumed)
+        self._mark_unpunctuated_questions(clauses, [text[t.start : t.end].lower() for t in tokens])
         self._own_polarity(clauses, lemmas, spans, consumed)
         matches = self._topic_matches(lemmas, clauses) + self._entity_matches(doc, tokens)
+        # A topic word inside an idiom is no topic ("not my style" is not about CSS).
+        idioms = {i for (first, last, kind) in spans if kind != NEUTRAL and last > first for i in range(first, last + 1)}
+        matches = [m for m in matches if not m.tokens <= idioms]
         for match in matches:
             clause = self._clause_of(clauses, match.first)
             if clause is not None:
@@ -457,6 +466,40 @@ class PreferenceReader:
         if start < len(lemmas):
             clauses.append(_Clause(start, len(lemmas) - 1, coarse, sentence, flipped=flip_next, negated=negate_next))
         return clauses
+
+    def _mark_unpunctuated_questions(self, clauses: list[_Clause], words: Sequence[str]) -> None:
+        """Mark clauses phrased as questions, with or without a question mark.
+
+        People type "is ML engineering a good fit for me" or "who would enjoy
+        data engineering" without a "?"; read as statements, those would record
+        a "yes" the person never gave. A question opening a clause makes a
+        question of the rest of its sentence, as a question mark does.
+        """
+        for index, clause in enumerate(clauses):
+            if clause.question or not self._opens_question(words[clause.first : clause.last + 1]):
+                continue
+            for later in clauses[index:]:
+                if later.sentence == clause.sentence:
+                    later.question = True
+
+    def _opens_question(self, words: Sequence[str]) -> bool:
+        # Contractions come apart in the tokenizer ("isn't" -> "is" + "n't"):
+        # glue them back so the word lists can name them whole.
+        joined: list[str] = []
+        for word in words:
+            if joined and word in ("n't", "'s", "'re", "'m", "'d", "'ll", "'ve"):
+                joined[-1] += word
+            else:
+                joined.append(word)
+        if not joined:
+            return False
+        head, rest = joined[0], joined[1:]
+        if head in self._question_words or any(head == w + "'s" for w in self._question_words):
+            # "what I enjoy is APIs", "what excites me is data": a statement.
+            return not (head == "what" and self._first_person.intersection(rest[:4]))
+        if head in self._question_auxiliaries:
+            return True
+        return head in self._subject_auxiliaries and bool(rest) and rest[0] in self._question_subjects
 
     def _own_polarity(self, clauses: list[_Clause], lemmas: Sequence[str], spans, consumed: set[int]) -> None:
         """Polarity from each clause's own words; on a tie the last cue wins ("I'd rather avoid")."""

@@ -68,6 +68,11 @@ def test_short_real_answers_stay(reader, text):
         ("what_if", "what if I liked frontend work", None),
         ("ask_toolkit", "I want to know what a data engineer does", None),
         ("ask_toolkit", "what does a data engineer do?", None),
+        ("ask_toolkit", "is ML engineering a good fit for me", None),
+        ("ask_toolkit", "who would enjoy data engineering", None),
+        ("what_if", "what-if: I like building APIs", None),
+        ("what_if", "let's say I didn't like frontend, what then", None),
+        ("what_if", "supose I liked devops", None),
     ],
 )
 def test_statements_inside_other_intents(reader, intent, text, expected):

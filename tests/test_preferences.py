@@ -53,10 +53,48 @@ def test_statements(reader, text, expected):
         ("I'm not sure", "unsure"),
         ("what do you mean?", "unsure"),
         ("no, I'd rather do interfaces", "no"),
+        ("I doubt I'd enjoy it", "no"),
+        ("it's not something I'd enjoy", "no"),
+        ("can't say that I do", "no"),
+        ("i'm not too sure", "unsure"),
+        ("I've never done it so I don't know", "unsure"),
+        ("you betcha", "yes"),
+        ("that describes me well", "yes"),
+        ("nah, not my style", "no"),
     ],
 )
 def test_stance(reader, text, stance):
     assert reader.read(text).stance == stance
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is ML engineering a good fit for me",
+        "who would enjoy data engineering",
+        "what kind of work does a data engineer do",
+        "would I enjoy backend",
+        "does PM suit introverts",
+        "so is devops for me",
+        "what's life like as an ML engineer",
+    ],
+)
+def test_questions_without_question_mark_state_nothing(reader, text):
+    reading = reader.read(text)
+    assert reading.stated == () and reading.hypothetical
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("what I enjoy is building APIs", {"server_side": True}),
+        ("what excites me is data pipelines", {"data_infrastructure": True}),
+        ("would love to ship NLP models", {"ml_production": True}),
+        ("don't like CSS", {"user_interfaces": False}),
+    ],
+)
+def test_statements_that_open_like_questions(reader, text, expected):
+    assert prefs(reader, text) == expected
 
 
 def test_stance_after_a_topic_belongs_to_the_topic(reader):
