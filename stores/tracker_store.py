@@ -29,9 +29,12 @@ there the person gets no answer for that turn (rather than a wrong one).
 from __future__ import annotations
 
 import functools
+import itertools
+import json
 import logging
 import os
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
@@ -45,6 +48,8 @@ from rasa.core.tracker_store import (
     SQLTrackerStore,
     TrackerStore,
 )
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import URL, make_url
 
 from stores import http_guard
@@ -53,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_FILE = "var/conversations.db"
+STORED_COUNTS_LIMIT = 10_000  # conversations read and not yet saved, remembered at most
+WRITTEN_CACHE_SIZE = 2_000  # conversations whose events are kept in memory (least recently used go)
 
 
 class TrackerStoreUnavailable(RuntimeError):
@@ -103,12 +110,18 @@ def describe(url: URL) -> str:
 
 
 def _engine_kwargs(url: URL) -> dict[str, Any]:
-    """Engine options: Rasa's PostgreSQL pool settings, plus quick failure and recovery.
+    """Engine options: pooled SQLite; Rasa's PostgreSQL pool settings, plus quick failure and recovery.
 
     ``pool_pre_ping`` replaces connections the database dropped (a restart)
     before they are used, so the first request after an outage works;
     ``connect_timeout`` bounds how long a request waits for an unreachable host.
     """
+    if url.get_backend_name() == "sqlite":
+        # SQLAlchemy 1.4 opens and closes a connection per session on a SQLite
+        # file (NullPool): a new connection and its PRAGMAs on every read and
+        # write. A small pool keeps them open; sqlite3 connections may move
+        # between threads when pooled.
+        return {"poolclass": sa.pool.QueuePool, "pool_size": 4, "connect_args": {"check_same_thread": False}}
     if url.get_backend_name() != "postgresql":
         return {}
     kwargs: dict[str, Any] = {
@@ -122,6 +135,38 @@ def _engine_kwargs(url: URL) -> dict[str, Any]:
         connect_args["options"] = f"-csearch_path={schema}"
     kwargs["connect_args"] = connect_args
     return kwargs
+
+
+def _tune_sqlite(engine: sa.engine.Engine) -> None:
+    """Write-ahead log, fsync at checkpoints: each turn's commit stops waiting for the disk.
+
+    With SQLite's default rollback journal every commit syncs the file twice;
+    under load that was a tenth of the Rasa server's time (bench/NOTES.md). In
+    WAL mode with ``synchronous=NORMAL`` a commit survives the process being
+    killed (the tests' SIGKILL/restart cases); only a power cut or OS crash can
+    lose the last turns - acceptable for the single-machine default, and the
+    PostgreSQL mode is there for more.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def caches_writes(env: Optional[dict[str, str]] = None) -> bool:
+    """Whether this process may answer reads from what it wrote itself.
+
+    Only when it is the only writer: with the in-memory lock store (no
+    ``LOCK_STORE_URL``) Rasa runs one Sanic worker, so nothing else writes the
+    conversations; a scaled-out set-up (Redis locks, several instances) always
+    reads the database. Reading back a conversation was a sixth of a turn's
+    time in the default set-up (bench/NOTES.md). ``TRACKER_CACHE=0`` turns it off.
+    """
+    env = os.environ if env is None else env
+    return not env.get("LOCK_STORE_URL") and env.get("TRACKER_CACHE", "1") != "0"
 
 
 # -- the store ---------------------------------------------------------------------------
@@ -166,9 +211,15 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         self.url = database_url()
         self.description = describe(self.url)
         self._available = True
+        self._stored_counts: dict[str, int] = {}
+        # The events this process last wrote per conversation, to read a
+        # conversation back without the database: see `caches_writes`.
+        self._written: Optional[OrderedDict[str, list[Any]]] = OrderedDict() if caches_writes() else None
         if self.url.get_backend_name() == "sqlite" and self.url.database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(self.url, **_engine_kwargs(self.url))
+        if self.url.get_backend_name() == "sqlite":
+            _tune_sqlite(self.engine)
         self._create_tables()
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # SQLTrackerStore's own __init__ is skipped (it builds its engine from endpoint keys);
@@ -222,7 +273,31 @@ class ConfiguredTrackerStore(SQLTrackerStore):
     @_guarded
     async def retrieve(self, sender_id: str) -> Any:
         """The tracker of the latest session, or None for a new conversation."""
-        return await super().retrieve(sender_id)
+        events = self._written.get(sender_id) if self._written is not None else None
+        if events is None:
+            return await super().retrieve(sender_id)
+        self._written.move_to_end(sender_id)
+        # What the database would return: the events from the latest session start on.
+        starts = [i for i, event in enumerate(events) if isinstance(event, SessionStarted)]
+        latest = events[starts[-1] :] if starts else events
+        self._stored_counts[sender_id] = len(latest)
+        return DialogueStateTracker.from_events(sender_id, latest, self.domain.slots if self.domain else [])
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        """Rasa's read, remembering how many events the latest session has stored.
+
+        ``save`` needs that number to know which events are new; Rasa's store
+        counts them again with a query per save (a tenth of a turn). Every turn
+        reads before it saves, under the conversation's lock (Rasa's lock store,
+        shared by all instances in the scaled-out mode), so the number read is
+        still right when the turn saves; it is used once and dropped.
+        """
+        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        if not fetch_events_from_all_sessions and (tracker is not None or self.domain is not None):
+            if len(self._stored_counts) >= STORED_COUNTS_LIMIT:
+                self._stored_counts.clear()  # reads never followed by a save (GET /tracker)
+            self._stored_counts[sender_id] = len(tracker.events) if tracker is not None else 0
+        return tracker
 
     @_guarded
     async def retrieve_full_tracker(self, conversation_id: str) -> Any:
@@ -245,7 +320,38 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         earlier = http_guard.failure_in_request()
         if earlier is not None:
             raise TrackerStoreUnavailable(f"not saving {tracker.sender_id!r}: its conversation could not be read")
-        await super().save(tracker)
+        await self.stream_events(tracker)
+        stored = self._stored_counts.pop(tracker.sender_id, None)
+        with self.session_scope() as session:
+            if stored is None:
+                new_events = list(self._additional_events(session, tracker))
+            else:
+                new_events = list(itertools.islice(tracker.events, stored, None))
+            rows = [self._row(tracker.sender_id, event) for event in new_events]
+            if rows:
+                # One multi-row INSERT rather than the ORM's unit of work, object by
+                # object: the same rows as SQLTrackerStore.save writes, at a fraction
+                # of the cost per turn.
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
+        if self._written is not None:
+            self._written[tracker.sender_id] = list(tracker.events)
+            self._written.move_to_end(tracker.sender_id)
+            while len(self._written) > WRITTEN_CACHE_SIZE:
+                self._written.popitem(last=False)
+
+    @staticmethod
+    def _row(sender_id: str, event: Any) -> dict[str, Any]:
+        """The events-table row Rasa's SQLTrackerStore.save writes for ``event``."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
 
 # -- HTTP: the failing read must abort the turn (stores/http_guard.py answers it with a 503) ---

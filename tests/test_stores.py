@@ -8,7 +8,7 @@ import pytest
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine
 
@@ -99,8 +99,47 @@ def test_sqlite_round_trip_survives_a_new_store(sqlite_store, tmp_path):
     assert asyncio.run(again.keys()) == ["alice"]
 
 
-def test_database_errors_abort_the_turn(sqlite_store, tmp_path):
+@pytest.mark.parametrize("cache", ["1", "0"])
+def test_turns_append_each_event_once_across_sessions(sqlite_store, monkeypatch, cache):
+    """Saves after reads (the remembered count) and saves without one (a query) store every event once, in order.
+
+    With the cache of written events on, every read must equal what a store
+    reading the database (a fresh one, cache off) returns.
+    """
+    monkeypatch.setenv("TRACKER_CACHE", cache)
+    sqlite_store = ConfiguredTrackerStore(domain=DOMAIN)
+    monkeypatch.setenv("TRACKER_CACHE", "0")
+    database = ConfiguredTrackerStore(domain=DOMAIN)
+
+    async def read(sender: str) -> DialogueStateTracker:
+        tracker = await sqlite_store.retrieve(sender)
+        assert list(tracker.events) == list((await database.retrieve(sender)).events)
+        return tracker
+
+    async def turns() -> list[str]:
+        await sqlite_store.save(_tracker("dora"))  # new conversation: no read before
+        for text in ("yes", "no"):
+            tracker = await read("dora")  # read, then save: as every turn does
+            tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+            await sqlite_store.save(tracker)
+        tracker = await read("dora")
+        tracker.update(SessionStarted())  # a new session: later reads start from here
+        tracker.update(UserUttered("again", {"name": "greet", "confidence": 1.0}))
+        await sqlite_store.save(tracker)
+        tracker = await read("dora")
+        tracker.update(UserUttered("last", {"name": "greet", "confidence": 1.0}))
+        await sqlite_store.save(tracker)
+        await sqlite_store.save(tracker)  # saved twice: nothing new the second time
+        full = await sqlite_store.retrieve_full_tracker("dora")
+        return [e.text for e in full.events if isinstance(e, UserUttered)]
+
+    assert asyncio.run(turns()) == ["hi", "yes", "no", "again", "last"]
+
+
+def test_database_errors_abort_the_turn(sqlite_store, tmp_path, monkeypatch):
     """An unreadable database raises TrackerStoreUnavailable, also through Rasa's FailSafeTrackerStore."""
+    monkeypatch.setenv("TRACKER_CACHE", "0")  # reading the database, not this process's own writes
+    sqlite_store = ConfiguredTrackerStore(domain=DOMAIN)
     asyncio.run(sqlite_store.save(_tracker("bob")))
     sqlite_store.engine = create_engine(f"sqlite:///{tmp_path}/missing-dir/x.db")
     sqlite_store.sessionmaker.configure(bind=sqlite_store.engine)
