@@ -84,8 +84,14 @@ ANSWER_ONLY_OVERRULES = frozenset(
 
 
 @functools.lru_cache(maxsize=1)
+def _formulas_file() -> dict[str, list[str]]:
+    """formulas.yml, read once for the small-talk phrases and the hypothetical markers."""
+    return yaml.safe_load(FORMULAS_FILE.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
 def _formulas() -> tuple[dict[str, list[tuple[str, ...]]], frozenset[str]]:
-    doc = yaml.safe_load(FORMULAS_FILE.read_text(encoding="utf-8"))
+    doc = dict(_formulas_file())
     fillers = frozenset(str(w).lower() for w in doc.pop("fillers"))
     doc.pop("hypothetical")
     phrases = {intent: sorted((tuple(_words(str(p))) for p in entries), key=len, reverse=True) for intent, entries in doc.items()}
@@ -98,8 +104,7 @@ def _words(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def _hypothetical() -> tuple[tuple[str, ...], ...]:
-    doc = yaml.safe_load(FORMULAS_FILE.read_text(encoding="utf-8"))
-    return tuple(tuple(_words(str(p))) for p in doc["hypothetical"])
+    return tuple(tuple(_words(str(p))) for p in _formulas_file()["hypothetical"])
 
 
 def is_hypothetical(text: str) -> bool:

@@ -35,6 +35,7 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ class GuardedLogisticRegressionClassifier(LogisticRegressionClassifier):
     def __init__(self, config: Dict[str, Any], *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
         self.clf.set_params(C=float(self.config["C"]), class_weight=self.config["class_weight"])
+        # The fast path's copies of the fitted weights: False until first computed
+        # (None when the fast path does not apply).
+        self._cached_weights: Any = False
         if self.config["tfidf"]:
             from sklearn.feature_extraction.text import TfidfTransformer
             from sklearn.pipeline import Pipeline
@@ -84,8 +88,8 @@ class GuardedLogisticRegressionClassifier(LogisticRegressionClassifier):
                 key=lambda e: -e["confidence"],
             )
             message.set(INTENT, ranking[0], add_to_output=True)
-            if self.config["ranking_length"] > 0:
-                ranking = ranking[: self.config["ranking_length"]]
+            if self.config[RANKING_LENGTH] > 0:
+                ranking = ranking[: self.config[RANKING_LENGTH]]
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def _regression(self) -> Any:
@@ -115,9 +119,8 @@ class GuardedLogisticRegressionClassifier(LogisticRegressionClassifier):
         """(idf, coefficients transposed, intercept) when the fast path computes exactly
         what scikit-learn would (a multinomial regression after an optional sublinear,
         L2-normalised TF-IDF); None otherwise."""
-        cached = getattr(self, "_cached_weights", False)
-        if cached is not False:
-            return cached
+        if self._cached_weights is not False:
+            return self._cached_weights
         weights = None
         regression = self._regression()
         tfidf = self.clf.named_steps.get("tfidf") if hasattr(self.clf, "named_steps") else None
