@@ -1,8 +1,10 @@
 """Start Rasa with an action-server client that answers in time and never leaves a person in silence.
 
 ``python -m ops.rasa_server run ...`` (or ``shell ...``) is Rasa's own command
-line - same arguments, same behaviour - after one explicit step:
-:func:`install` makes Rasa call custom actions through
+line - same arguments, same behaviour - after two explicit steps:
+``ops.tensorflow_free.prepare`` leaves TensorFlow unloaded when the model to
+serve runs none (this project's: seconds and hundreds of MB saved at start),
+and :func:`install` makes Rasa call custom actions through
 :class:`ResilientRemoteAction`. ``ops.stack`` (``make run``, ``make shell``,
 the tests) starts Rasa this way; anything that starts ``rasa`` directly gets
 Rasa's stock behaviour.
@@ -233,11 +235,19 @@ def install() -> type:
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Rasa's command line (``rasa run``, ``rasa shell``, ...) with :func:`install` done first."""
+    """Rasa's command line (``rasa run``, ``rasa shell``, ...) with :func:`install` done first.
+
+    Before anything imports Rasa, ``ops.tensorflow_free.prepare`` decides from
+    the model whether TensorFlow needs loading at all.
+    """
+    from ops.tensorflow_free import prepare
+
+    args = list(argv if argv is not None else sys.argv[1:])
+    prepare(args)
     install()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *(argv if argv is not None else sys.argv[1:])]
+    sys.argv = ["rasa", *args]
     rasa_main()
 
 

@@ -55,3 +55,31 @@ def test_process_ranks_intents_as_rasa_does_and_answers_empty_text(tmp_path):
     assert [r["name"] for r in ranking] == list(clf.clf.classes_[np.argsort(-expected)])
     assert message.get(INTENT)["confidence"] == pytest.approx(expected.max())
     assert empty.get(INTENT) == {"name": "nlu_fallback", "confidence": 1.0}
+
+
+def load_back(tmp_path, clf: GuardedLogisticRegressionClassifier) -> GuardedLogisticRegressionClassifier:
+    """Persist as training does, then load as the Rasa server does, from the same storage."""
+    clf.persist()
+    context = ExecutionContext(GraphSchema({}), "test")
+    return GuardedLogisticRegressionClassifier.load(clf.config, clf._model_storage, Resource("clf"), context)
+
+
+def test_weights_are_saved_as_plain_arrays_and_load_to_the_same_probabilities(tmp_path):
+    clf = classifier(tmp_path, tfidf=True, C=100.0)
+    clf.clf.fit(counts(300, seed=7), np.random.default_rng(8).choice(INTENTS, size=300))
+    loaded = load_back(tmp_path, clf)
+    assert {p.suffix for p in tmp_path.rglob("clf.*")} == {".npz"}  # no skops archive
+    unseen = counts(40, seed=9)
+    np.testing.assert_allclose(loaded.probabilities(unseen), clf.clf.predict_proba(unseen), rtol=1e-12)
+    assert list(loaded._weights().classes) == list(clf.clf.classes_)
+
+
+def test_a_classifier_the_weights_cannot_describe_is_saved_with_skops(tmp_path):
+    clf = classifier(tmp_path, tfidf=False, C=10.0)
+    clf.clf.set_params(multi_class="ovr")  # one-vs-rest: not the fast path's softmax
+    clf.clf.fit(counts(200, seed=10), np.random.default_rng(11).choice(INTENTS, size=200))
+    assert clf._weights() is None
+    loaded = load_back(tmp_path, clf)
+    assert {p.suffix for p in tmp_path.rglob("clf.*")} == {".skops"}
+    unseen = counts(20, seed=12)
+    np.testing.assert_allclose(loaded.probabilities(unseen), clf.clf.predict_proba(unseen), rtol=1e-12)
