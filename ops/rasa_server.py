@@ -1,13 +1,14 @@
 """Start Rasa with an action-server client that answers in time and never leaves a person in silence.
 
 ``python -m ops.rasa_server run ...`` (or ``shell ...``) is Rasa's own command
-line - same arguments, same behaviour - after two explicit steps:
+line - same arguments, same behaviour - after three explicit steps:
 ``ops.tensorflow_free.prepare`` leaves TensorFlow unloaded when the model to
 serve runs none (this project's: seconds and hundreds of MB saved at start),
-and :func:`install` makes Rasa call custom actions through
-:class:`ResilientRemoteAction`. ``ops.stack`` (``make run``, ``make shell``,
-the tests) starts Rasa this way; anything that starts ``rasa`` directly gets
-Rasa's stock behaviour.
+:func:`install` makes Rasa call custom actions through
+:class:`ResilientRemoteAction`, and :func:`install_graph_runner` has the
+server run its model graph in a precomputed order (``ops/graph_runner.py``).
+``ops.stack`` (``make run``, ``make shell``, the tests) starts Rasa this way;
+anything that starts ``rasa`` directly gets Rasa's stock behaviour.
 
 What Rasa 3.6 does on its own, and why that is not good enough here:
 
@@ -51,6 +52,7 @@ rather than as a side effect of importing some module.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import logging
 import sys
@@ -121,16 +123,155 @@ class _Outage:
 OUTAGE = _Outage()
 
 
+class KeptAliveSessions:
+    """HTTP sessions to the action server kept open between calls: one per event loop and endpoint.
+
+    Rasa's ``EndpointConfig.request`` opens a new ``aiohttp.ClientSession`` -
+    a new connection pool, a new TCP connection - for every action call and
+    closes it afterwards (~9 % of the Rasa server's time per turn,
+    bench/NOTES.md). Here connections are reused. An idle connection is let go
+    after :data:`KEEP_ALIVE_SECONDS`, before the action server's own
+    keep-alive (Sanic's default, 5 s) closes it from its side; a request that
+    still meets a connection the server has just closed is sent once more on
+    a new one (actions are pure functions of the tracker, so a repeat is
+    harmless).
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[tuple[int, Any], aiohttp.ClientSession] = {}
+
+    def get(self, endpoint: Any) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        for key, session in list(self._sessions.items()):  # sessions of loops that are gone
+            if session.closed or getattr(session, "_loop", loop).is_closed():
+                self._forget(key)
+        auth = endpoint.basic_auth or None
+        key = (id(loop), tuple(sorted(auth.items())) if isinstance(auth, dict) else None)
+        session = self._sessions.get(key)
+        if session is None:
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS),
+                auth=aiohttp.BasicAuth(auth["username"], auth["password"]) if isinstance(auth, dict) else None,
+            )
+            self._sessions[key] = session
+        return session
+
+    def _forget(self, key: tuple[int, Any]) -> None:
+        session = self._sessions.pop(key)
+        connector = session.connector
+        session.detach()  # closed without awaiting: its loop may be gone
+        if connector is not None:
+            connector._close()  # what the awaitable close() does, synchronously
+
+    def close_all(self) -> None:
+        """Let every connection go (at exit: no "Unclosed client session" warnings)."""
+        for key in list(self._sessions):
+            self._forget(key)
+
+    async def post_json(self, endpoint: Any, body: Any, timeout: float, compress: bool) -> Any:
+        """What ``EndpointConfig.request(method="post", json=body, ...)`` does, on a kept-alive connection."""
+        import ssl
+
+        from rasa.utils.endpoints import ClientResponseError
+
+        headers = {"Content-Type": "application/json", **(endpoint.headers or {})}
+        ssl_context = ssl.create_default_context(cafile=endpoint.cafile) if endpoint.cafile else None
+        params = endpoint.combine_parameters({})
+        for attempt in (1, 2):
+            try:
+                async with self.get(endpoint).post(
+                    endpoint.url,
+                    json=body,
+                    headers=headers,
+                    params=params,
+                    compress=compress,
+                    ssl=ssl_context,
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                ) as response:
+                    if response.status >= 400:
+                        raise ClientResponseError(response.status, response.reason, await response.content.read())
+                    try:
+                        return await response.json()
+                    except aiohttp.ContentTypeError:
+                        return None
+            except aiohttp.ServerDisconnectedError:
+                if attempt == 2:
+                    raise
+        return None  # not reached
+
+
+KEEP_ALIVE_SECONDS = 2.0
+SESSIONS = KeptAliveSessions()
+atexit.register(SESSIONS.close_all)
+
+
+class ResponseSchema:
+    """Rasa's action-response schema, checked with the same verdicts in a fraction of the time.
+
+    The schema's events are a ``oneOf`` over every Rasa event type (about 30),
+    each alternative fixing ``event`` to its own constant. jsonschema tries
+    every alternative on every event; since no two share a constant, an event
+    satisfies the ``oneOf`` exactly when it satisfies the alternative named by
+    its ``event`` field. So the response is checked against the schema with
+    the ``oneOf`` taken out, and each event against its own alternative only;
+    anything else (an unknown event type, a schema that changed shape) goes
+    through the whole schema. A response that fails is checked again with the
+    whole schema, so the error reported is the one Rasa would report.
+    (~10 % of the Rasa server's time per turn before, bench/NOTES.md.)
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        import copy
+
+        from jsonschema.validators import validator_for
+
+        def compile_(part: dict[str, Any]) -> Any:
+            cls = validator_for(schema)  # the whole schema's draft for every part
+            cls.check_schema(part)
+            return cls(part)
+
+        self.full = compile_(schema)
+        self.base: Any = None
+        self.by_event: dict[str, Any] = {}
+        items = schema.get("properties", {}).get("events", {}).get("items", {})
+        alternatives = items.get("oneOf") if isinstance(items, dict) else None
+        names = [alt.get("properties", {}).get("event", {}).get("const") for alt in alternatives or []]
+        if alternatives and all(isinstance(name, str) for name in names) and len(set(names)) == len(names):
+            base = copy.deepcopy(schema)
+            del base["properties"]["events"]["items"]["oneOf"]
+            self.base = compile_(base)
+            self.by_event = {name: compile_(alt) for name, alt in zip(names, alternatives, strict=True)}
+
+    def is_valid(self, response: Any) -> bool:
+        """Whether the whole schema accepts the response (the same answer as ``self.full.is_valid``)."""
+        if self.base is None:
+            return self.full.is_valid(response)
+        if not self.base.is_valid(response):
+            return False
+        events = response.get("events") if isinstance(response, dict) else None
+        if not isinstance(events, list):
+            return True  # no events (or not a list, which the base schema has already judged)
+        for event in events:
+            validator = self.by_event.get(event.get("event")) if isinstance(event, dict) else None
+            if validator is None:
+                return self.full.is_valid(response)  # an event no alternative names: the whole schema decides
+            if not validator.is_valid(event):
+                return False
+        return True
+
+    def best_error(self, response: Any) -> Any:
+        """The error Rasa's validation would report (None when the response is valid)."""
+        from jsonschema.exceptions import best_match
+
+        return None if self.is_valid(response) else best_match(self.full.iter_errors(response))
+
+
 @functools.lru_cache(maxsize=1)
-def _response_validator() -> Any:
-    """A compiled validator for Rasa's action-response schema (a constant, built once)."""
-    from jsonschema.validators import validator_for
+def response_schema() -> ResponseSchema:
+    """Rasa's action-response schema, compiled once (it is a constant)."""
     from rasa.core.actions.action import RemoteAction
 
-    schema = RemoteAction.action_response_format_spec()
-    cls = validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return ResponseSchema(RemoteAction.action_response_format_spec())
 
 
 @functools.lru_cache(maxsize=1)
@@ -154,10 +295,10 @@ def resilient_remote_action_class() -> type:
             json_body = self._action_call_format(tracker, domain)
             try:
                 modified_json = plugin_manager().hook.prefix_stripping_for_custom_actions(json_body=json_body)
-                response: Any = await self.action_endpoint.request(
-                    json=modified_json if modified_json else json_body,
-                    method="post",
-                    timeout=aiohttp.ClientTimeout(total=timeout),
+                response: Any = await SESSIONS.post_json(
+                    self.action_endpoint,
+                    modified_json if modified_json else json_body,
+                    timeout,
                     compress=get_bool_env_variable(
                         COMPRESS_ACTION_SERVER_REQUEST_ENV_NAME, DEFAULT_COMPRESS_ACTION_SERVER_REQUEST
                     ),
@@ -188,16 +329,16 @@ def resilient_remote_action_class() -> type:
             return [create_bot_utterance({"text": APOLOGY})]
 
         def _validate_action_result(self, result: Any) -> bool:
-            """Rasa's validation with the schema checked and compiled once, not on every turn.
+            """Rasa's validation with the schema compiled once, not on every turn.
 
             ``jsonschema.validate`` re-checks the (large, constant) response schema
             against the meta-schema and builds a validator each call: about half
-            of the validation time of a turn (bench/NOTES.md).
+            of the validation time of a turn; :class:`ResponseSchema` then
+            checks each event against its own event type only (bench/NOTES.md).
             """
             from jsonschema import ValidationError
-            from jsonschema.exceptions import best_match
 
-            error = best_match(_response_validator().iter_errors(result))
+            error = response_schema().best_error(result)
             if error is not None:
                 message = error.message + (
                     ". Failed to validate Action server response from API, make sure your response from the "
@@ -234,6 +375,21 @@ def install() -> type:
     return cls
 
 
+def install_graph_runner() -> type:
+    """Make the server run its model graph with ``ops.graph_runner.PlannedGraphRunner`` (idempotent).
+
+    ``MessageProcessor`` looks ``DaskGraphRunner`` up in its module each time it
+    loads a model, so replacing that name there reaches the server and nothing
+    else (training builds its own runner).
+    """
+    import rasa.core.processor as rasa_processor
+
+    from ops.graph_runner import PlannedGraphRunner
+
+    rasa_processor.DaskGraphRunner = PlannedGraphRunner  # type: ignore[misc]
+    return PlannedGraphRunner
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Rasa's command line (``rasa run``, ``rasa shell``, ...) with :func:`install` done first.
 
@@ -245,6 +401,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = list(argv if argv is not None else sys.argv[1:])
     prepare(args)
     install()
+    install_graph_runner()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *args]

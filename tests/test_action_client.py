@@ -186,3 +186,87 @@ def test_install_makes_rasa_use_it_and_is_idempotent():
         assert issubclass(cls, original) or getattr(original, "resilient", False)
     finally:
         rasa_actions.RemoteAction = original
+
+
+def response_cases() -> list:
+    """Action-server answers, valid and not: what the actions send, and what a broken server might."""
+    slot = {"event": "slot", "name": "ml_production", "value": True, "timestamp": None}
+    bot = {"event": "bot", "text": "hi", "data": {"buttons": []}, "metadata": {}}
+    valid = [
+        {"events": [], "responses": []},
+        {"events": [slot, slot], "responses": [{"text": "Got it.", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]},
+        {"events": [bot, {"event": "action", "name": "action_listen"}, {"event": "followup", "name": "action_advance"}]},
+        {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 1.0}}}]},
+        {"events": [{"event": "reset_slots"}, {"event": "restart"}, {"event": "active_loop", "name": None}]},
+        {"responses": [{"response": "utter_greet"}]},
+        {},
+    ]
+    invalid = [
+        {"events": [{"name": "ml_production", "value": True}]},  # no event type
+        {"events": [{"event": "slot", "value": True}]},  # a slot without its name
+        {"events": [{"event": "slot", "name": 3, "value": True}]},
+        {"events": [{"event": "no_such_event"}]},
+        {"events": [slot, {"event": "slot", "name": "x", "timestamp": "yesterday"}]},
+        {"events": ["slot"]},
+        {"events": {"event": "slot"}},
+        {"events": [{"event": "action", "name": "x", "confidence": "high"}]},
+        {"events": [{"event": 7}]},
+        {"events": [slot], "responses": "hello"},
+        {"events": [{"event": "user", "parse_data": {"entities": [{"start": 0}]}}]},
+        [],
+    ]
+    return [(case, True) for case in valid] + [(case, False) for case in invalid]
+
+
+@pytest.mark.parametrize("response, expected", response_cases())
+def test_the_fast_response_check_agrees_with_the_whole_schema(response, expected):
+    from ops.rasa_server import response_schema
+
+    schema = response_schema()
+    assert schema.by_event, "the schema's oneOf was not split by event type"
+    assert schema.full.is_valid(response) is expected  # the case is what it claims to be
+    assert schema.is_valid(response) is expected
+    error = schema.best_error(response)
+    assert (error is None) is expected
+
+
+async def test_calls_reuse_one_connection_and_send_what_rasa_sends(domain):
+    seen = []
+
+    async def ok(request: web.Request) -> web.Response:
+        seen.append((request.transport.get_extra_info("peername")[1], request.content_type, await request.json()))
+        return web.json_response({"events": [], "responses": [{"text": "Hello"}]})
+
+    async with FakeActionServer(ok) as server:
+        for _ in range(3):
+            assert texts(await run_action(server.url, domain)) == ["Hello"]
+    assert len({port for port, _, _ in seen}) == 1  # one TCP connection for the three calls
+    assert all(kind == "application/json" and body["next_action"] == "action_advance" for _, kind, body in seen)
+
+
+async def test_a_connection_the_server_dropped_is_replaced_not_apologised_for(domain):
+    calls = []
+
+    async def drops_the_first(request: web.Request) -> web.Response:
+        calls.append(request.transport.get_extra_info("peername")[1])
+        if len(calls) == 1:
+            request.transport.close()  # as a server closing an idle keep-alive connection would
+        return web.json_response({"events": [], "responses": [{"text": "Hello"}]})
+
+    async with FakeActionServer(drops_the_first) as server:
+        assert texts(await run_action(server.url, domain)) == ["Hello"]
+    assert len(calls) == 2 and calls[0] != calls[1]  # sent once more, on a new connection
+
+
+async def test_the_kept_sessions_are_closed_at_exit(domain):
+    from ops.rasa_server import SESSIONS
+
+    async def ok(_: web.Request) -> web.Response:
+        return web.json_response({"events": []})
+
+    async with FakeActionServer(ok) as server:
+        await run_action(server.url, domain)
+        sessions = list(SESSIONS._sessions.values())
+        assert sessions and not any(s.closed for s in sessions)
+        SESSIONS.close_all()
+    assert not SESSIONS._sessions and all(s.closed for s in sessions)

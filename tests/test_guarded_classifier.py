@@ -83,3 +83,27 @@ def test_a_classifier_the_weights_cannot_describe_is_saved_with_skops(tmp_path):
     assert {p.suffix for p in tmp_path.rglob("clf.*")} == {".skops"}
     unseen = counts(20, seed=12)
     np.testing.assert_allclose(loaded.probabilities(unseen), clf.clf.predict_proba(unseen), rtol=1e-12)
+
+
+def featurized(text: str, seed: int) -> Message:
+    """A message with features as this pipeline's featurizers add them: sequence and sentence,
+    from several featurizers, sparse and dense."""
+    rng = np.random.default_rng(seed)
+    message = Message({TEXT: text})
+    for origin, width in (("words", 40), ("chars", 120), ("cues", 9)):
+        tokens = scipy.sparse.coo_matrix(rng.poisson(0.1, size=(3, width)).astype(np.float64))
+        message.add_features(Features(tokens, "sequence", TEXT, origin))
+        message.add_features(Features(scipy.sparse.coo_matrix(tokens.sum(axis=0)), FEATURE_TYPE_SENTENCE, TEXT, origin))
+    message.add_features(Features(rng.normal(size=(1, 4)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
+    message.add_features(Features(scipy.sparse.coo_matrix(np.ones((1, 7))), FEATURE_TYPE_SENTENCE, "intent", "other"))
+    return message
+
+
+def test_the_feature_matrix_equals_rasas(tmp_path):
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    clf = classifier(tmp_path)
+    messages = [featurized(f"message {i}", seed=i) for i in range(5)]
+    ours, rasas = clf._create_X(messages), LogisticRegressionClassifier._create_X(clf, messages)
+    assert ours.shape == rasas.shape == (5, 40 + 120 + 9 + 4)
+    np.testing.assert_array_equal(ours.toarray(), rasas.toarray())
