@@ -79,19 +79,26 @@ class PreferenceExtractor(GraphComponent, EntityExtractorMixin):
             text = message.get(TEXT) or ""
             if not text.strip():
                 continue
-            doc = model.model(text)
             reading = reader.read(text)
-            entities = [self._with_id(e, doc) for e in message.get(ENTITIES, [])]
+            entities = message.get(ENTITIES, [])
+            if any(self._needs_id(e) for e in entities):  # parsing again only when there is an id to find
+                doc = model.model(text)
+                entities = [self._with_id(e, doc) if self._needs_id(e) else e for e in entities]
+            else:
+                entities = list(entities)
             entities += self._preference_entities(reading, text)
             message.set(ENTITIES, entities, add_to_output=True)
             message.set(READING, reading)
         return messages
 
     @staticmethod
+    def _needs_id(entity: Dict[str, Any]) -> bool:
+        """A toolkit/tool entity found by SpacyEntityExtractor (whose value is the text, not the id)."""
+        return entity.get("entity") in CATALOGUE_LABELS and entity.get("extractor") == "SpacyEntityExtractor"
+
+    @staticmethod
     def _with_id(entity: Dict[str, Any], doc: Any) -> Dict[str, Any]:
         """Catalogue id for a toolkit/tool entity found by SpacyEntityExtractor."""
-        if entity.get("entity") not in CATALOGUE_LABELS or entity.get("extractor") != "SpacyEntityExtractor":
-            return entity
         for ent in doc.ents:
             if ent.start_char == entity.get("start") and ent.end_char == entity.get("end") and ent.ent_id_:
                 return {**entity, "value": ent.ent_id_, "processors": ["PreferenceExtractor"]}

@@ -221,6 +221,7 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         if self.url.get_backend_name() == "sqlite":
             _tune_sqlite(self.engine)
         self._create_tables()
+        self._insert = self._compile_insert()
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # SQLTrackerStore's own __init__ is skipped (it builds its engine from endpoint keys);
         # the base class only needs the domain, the broker and its own options.
@@ -299,6 +300,13 @@ class ConfiguredTrackerStore(SQLTrackerStore):
             self._stored_counts[sender_id] = len(tracker.events) if tracker is not None else 0
         return tracker
 
+    async def create_tracker(self, sender_id: str, append_action_listen: bool = True) -> Any:
+        """Rasa's new conversation (saved at once), with its stored count remembered for the
+        turn's own save - which would otherwise count the events in the database again."""
+        tracker = await super().create_tracker(sender_id, append_action_listen=append_action_listen)
+        self._stored_counts[sender_id] = len(tracker.events)
+        return tracker
+
     @_guarded
     async def retrieve_full_tracker(self, conversation_id: str) -> Any:
         """The tracker with every session's events."""
@@ -322,23 +330,32 @@ class ConfiguredTrackerStore(SQLTrackerStore):
             raise TrackerStoreUnavailable(f"not saving {tracker.sender_id!r}: its conversation could not be read")
         await self.stream_events(tracker)
         stored = self._stored_counts.pop(tracker.sender_id, None)
-        with self.session_scope() as session:
-            if stored is None:
+        if stored is None:
+            with self.session_scope() as session:
                 new_events = list(self._additional_events(session, tracker))
-            else:
-                new_events = list(itertools.islice(tracker.events, stored, None))
-            rows = [self._row(tracker.sender_id, event) for event in new_events]
-            if rows:
-                # One multi-row INSERT rather than the ORM's unit of work, object by
-                # object: the same rows as SQLTrackerStore.save writes, at a fraction
-                # of the cost per turn.
-                session.execute(self.SQLEvent.__table__.insert(), rows)
-            session.commit()
+        else:
+            new_events = list(itertools.islice(tracker.events, stored, None))
+        rows = [self._row(tracker.sender_id, event) for event in new_events]
+        if rows:
+            # One multi-row INSERT, compiled once, rather than the ORM's unit of work
+            # object by object: the same rows as SQLTrackerStore.save writes, at a
+            # fraction of the cost per turn.
+            sql, positional = self._insert
+            params = [tuple(row[key] for key in positional) for row in rows] if positional else rows
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(sql, params)
         if self._written is not None:
             self._written[tracker.sender_id] = list(tracker.events)
             self._written.move_to_end(tracker.sender_id)
             while len(self._written) > WRITTEN_CACHE_SIZE:
                 self._written.popitem(last=False)
+
+    def _compile_insert(self) -> tuple[str, Optional[tuple[str, ...]]]:
+        """The events INSERT in the database driver's own syntax, and its parameter order
+        (None when the driver takes named parameters); ``inline``: no RETURNING of ids."""
+        columns = ["sender_id", "type_name", "timestamp", "intent_name", "action_name", "data"]
+        compiled = self.SQLEvent.__table__.insert().inline().compile(dialect=self.engine.dialect, column_keys=columns)
+        return str(compiled), tuple(compiled.positiontup) if compiled.positional else None
 
     @staticmethod
     def _row(sender_id: str, event: Any) -> dict[str, Any]:

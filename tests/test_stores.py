@@ -136,6 +136,24 @@ def test_turns_append_each_event_once_across_sessions(sqlite_store, monkeypatch,
     assert asyncio.run(turns()) == ["hi", "yes", "no", "again", "last"]
 
 
+def test_a_new_conversation_is_saved_without_counting_its_events_again(sqlite_store, monkeypatch):
+    """A first turn creates the conversation (one save), then saves the turn: both writes exact, no count query."""
+
+    def no_count_query(*args, **kwargs):
+        raise AssertionError("the stored events were counted again")
+
+    async def first_turn() -> list[str]:
+        tracker = await sqlite_store.get_or_create_tracker("erin")  # read (nothing), create, save
+        with monkeypatch.context() as patched:
+            patched.setattr(sqlite_store, "_additional_events", no_count_query)
+            tracker.update(UserUttered("hi", {"name": "greet", "confidence": 1.0}))
+            await sqlite_store.save(tracker)
+        stored = await ConfiguredTrackerStore(domain=DOMAIN).retrieve_full_tracker("erin")
+        return [type(e).__name__ for e in stored.events]
+
+    assert asyncio.run(first_turn()) == ["ActionExecuted", "UserUttered"]
+
+
 def test_database_errors_abort_the_turn(sqlite_store, tmp_path, monkeypatch):
     """An unreadable database raises TrackerStoreUnavailable, also through Rasa's FailSafeTrackerStore."""
     monkeypatch.setenv("TRACKER_CACHE", "0")  # reading the database, not this process's own writes
