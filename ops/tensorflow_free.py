@@ -20,7 +20,11 @@ TensorFlow: it either is not touched, or the program stops saying why.
 A model with DIET, TED, ResponseSelector, UnexpecTED, the language-model or
 ConveRT featurizers (``bench/reference_config.yml``), or with a custom
 component whose module imports TensorFlow or one of those, gets the real
-TensorFlow, as does any process started with ``LOAD_TENSORFLOW=1``.
+TensorFlow, as does any process started with ``LOAD_TENSORFLOW=1``. The
+decision is made once, at start, for the model given on the command line: a
+model with TensorFlow components loaded later through the HTTP API
+(``PUT /model``) into a server started without it fails to load with
+:class:`TensorFlowNotLoaded`'s message, and the server keeps its model.
 """
 
 from __future__ import annotations
