@@ -174,12 +174,13 @@ class KeptAliveSessions:
 
     async def post_json(self, endpoint: Any, body: Any, timeout: float, compress: bool) -> Any:
         """What ``EndpointConfig.request(method="post", json=body, ...)`` does, on a kept-alive connection."""
-        import ssl
-
         from rasa.utils.endpoints import ClientResponseError
 
         headers = {"Content-Type": "application/json", **(endpoint.headers or {})}
-        ssl_context = ssl.create_default_context(cafile=endpoint.cafile) if endpoint.cafile else None
+        try:
+            ssl_context = _ssl_context(endpoint.cafile) if endpoint.cafile else None
+        except OSError as err:  # a missing or unreadable cafile: no connection can be made
+            raise aiohttp.ClientConnectionError(f"cafile {endpoint.cafile}: {err}") from err
         params = endpoint.combine_parameters({})
         for attempt in (1, 2):
             try:
@@ -202,6 +203,14 @@ class KeptAliveSessions:
                 if attempt == 2:
                     raise
         return None  # not reached
+
+
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cafile: str) -> Any:
+    """The TLS context trusting ``cafile`` (the action endpoint's ``cafile``), built once."""
+    import ssl
+
+    return ssl.create_default_context(cafile=cafile)
 
 
 KEEP_ALIVE_SECONDS = 2.0
