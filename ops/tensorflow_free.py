@@ -106,21 +106,24 @@ def model_components(archive: Path) -> list[str]:
 
 
 def _imported_modules(source: str) -> Iterable[str]:
+    """Every module the source imports; for ``from a import b`` both ``a`` and ``a.b`` (b may be a module)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
 
 
 def _tensorflow_import(name: str) -> bool:
     top = name.split(".")[0]
     if top in STAND_IN_PACKAGES or top.startswith("tensorflow_"):
         return True
-    if name in TENSORFLOW_COMPONENT_MODULES:
+    if any(name == module or name.startswith(module + ".") for module in TENSORFLOW_COMPONENT_MODULES):
         return True
     # rasa.utils.tensorflow holds Rasa's model code; only its constants are plain Python.
-    return name.startswith("rasa.utils.tensorflow.") and name != "rasa.utils.tensorflow.constants"
+    constants = "rasa.utils.tensorflow.constants"
+    return name.startswith("rasa.utils.tensorflow.") and not (name == constants or name.startswith(constants + "."))
 
 
 def module_needs_tensorflow(module: str) -> bool:

@@ -85,11 +85,12 @@ def test_a_custom_component_importing_tensorflow_needs_it(tmp_path, monkeypatch)
     (package / "__init__.py").write_text("")
     (package / "dense.py").write_text("import numpy\nfrom tensorflow import keras\n")
     (package / "subclass.py").write_text("from rasa.nlu.classifiers.diet_classifier import DIETClassifier\n")
+    (package / "by_module.py").write_text("from rasa.nlu.classifiers import diet_classifier\n")
     (package / "plain.py").write_text("import numpy\nfrom rasa.utils.tensorflow.constants import RANKING_LENGTH\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    names = [f"plugin_components.{m}.Component" for m in ("dense", "subclass", "plain")]
+    names = [f"plugin_components.{m}.Component" for m in ("dense", "subclass", "by_module", "plain")]
     names.append("not_installed_anywhere.Component")  # unreadable: assume it needs TensorFlow
-    assert components_needing_tensorflow(names) == [names[0], names[1], names[3]]
+    assert components_needing_tensorflow(names) == [names[0], names[1], names[2], names[4]]
 
 
 def test_model_archive_is_the_one_rasa_would_load(tmp_path):
