@@ -65,15 +65,6 @@ class FittedWeights:
         idf = self.idf if self.idf is not None else np.empty(0)
         np.savez(path, idf=idf, coef_t=self.coef_t, intercept=self.intercept, classes=self.classes.astype(str))
 
-    def persist(self) -> None:
-        """The fitted weights as plain arrays when they describe the classifier, else Rasa's skops file."""
-        weights = self._weights()
-        if weights is None:
-            super().persist()
-            return
-        with self._model_storage.write_to(self._resource) as model_dir:
-            weights.save(model_dir / f"{self._resource.name}.npz")
-
     @classmethod
     def load(cls, path: Path) -> FittedWeights:
         with np.load(path, allow_pickle=False) as saved:

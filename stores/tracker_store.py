@@ -60,6 +60,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_FILE = "var/conversations.db"
 STORED_COUNTS_LIMIT = 10_000  # conversations read and not yet saved, remembered at most
 WRITTEN_CACHE_SIZE = 2_000  # conversations whose events are kept in memory (least recently used go)
+# The events-table columns each saved event fills (`_row` gives them in this order).
+EVENT_COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
 
 
 class TrackerStoreUnavailable(RuntimeError):
@@ -340,8 +342,11 @@ class ConfiguredTrackerStore(SQLTrackerStore):
             # One multi-row INSERT, compiled once, rather than the ORM's unit of work
             # object by object: the same rows as SQLTrackerStore.save writes, at a
             # fraction of the cost per turn.
-            sql, positional = self._insert
-            params = [tuple(row[key] for key in positional) for row in rows] if positional else rows
+            sql, order = self._insert
+            if order is None:  # the driver takes named parameters
+                params: Any = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
+            else:
+                params = [tuple(row[i] for i in order) for row in rows]
             with self.engine.begin() as connection:
                 connection.exec_driver_sql(sql, params)
         if self._written is not None:
@@ -350,25 +355,26 @@ class ConfiguredTrackerStore(SQLTrackerStore):
             while len(self._written) > WRITTEN_CACHE_SIZE:
                 self._written.popitem(last=False)
 
-    def _compile_insert(self) -> tuple[str, Optional[tuple[str, ...]]]:
-        """The events INSERT in the database driver's own syntax, and its parameter order
-        (None when the driver takes named parameters); ``inline``: no RETURNING of ids."""
-        columns = ["sender_id", "type_name", "timestamp", "intent_name", "action_name", "data"]
-        compiled = self.SQLEvent.__table__.insert().inline().compile(dialect=self.engine.dialect, column_keys=columns)
-        return str(compiled), tuple(compiled.positiontup) if compiled.positional else None
+    def _compile_insert(self) -> tuple[str, Optional[tuple[int, ...]]]:
+        """The events INSERT in the database driver's own syntax, and the order its positional
+        parameters take ``EVENT_COLUMNS`` in (None when the driver takes named parameters);
+        ``inline``: no RETURNING of ids."""
+        compiled = self.SQLEvent.__table__.insert().inline().compile(dialect=self.engine.dialect, column_keys=list(EVENT_COLUMNS))
+        order = tuple(EVENT_COLUMNS.index(key) for key in compiled.positiontup) if compiled.positional else None
+        return str(compiled), order
 
     @staticmethod
-    def _row(sender_id: str, event: Any) -> dict[str, Any]:
-        """The events-table row Rasa's SQLTrackerStore.save writes for ``event``."""
+    def _row(sender_id: str, event: Any) -> tuple[Any, ...]:
+        """The events-table row Rasa's SQLTrackerStore.save writes for ``event``, in ``EVENT_COLUMNS`` order."""
         data = event.as_dict()
-        return {
-            "sender_id": sender_id,
-            "type_name": event.type_name,
-            "timestamp": data.get("timestamp"),
-            "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
-            "action_name": data.get("name"),
-            "data": json.dumps(data),
-        }
+        return (
+            sender_id,
+            event.type_name,
+            data.get("timestamp"),
+            data.get("parse_data", {}).get("intent", {}).get("name"),
+            data.get("name"),
+            json.dumps(data),
+        )
 
 
 # -- HTTP: the failing read must abort the turn (stores/http_guard.py answers it with a 503) ---

@@ -60,13 +60,13 @@ class FakeActionServer:
         await self.runner.cleanup()
 
 
-async def run_action(url: str, domain, timeout: float | None = None):
+async def run_action(url: str, domain, timeout: float | None = None, **endpoint_settings):
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.nlg import TemplatedNaturalLanguageGenerator
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
-    endpoint = EndpointConfig(url=url, **({"timeout": timeout} if timeout is not None else {}))
+    endpoint = EndpointConfig(url=url, **({"timeout": timeout} if timeout is not None else {}), **endpoint_settings)
     action = resilient_remote_action_class()("action_advance", endpoint)
     tracker = DialogueStateTracker.from_events("client-test", [], slots=domain.slots)
     return await action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain)
@@ -273,15 +273,7 @@ async def test_the_kept_sessions_are_closed_at_exit(domain):
 
 
 async def test_a_missing_cafile_is_named_in_the_outage_log(domain, caplog, tmp_path):
-    from rasa.core.channels.channel import CollectingOutputChannel
-    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-    from rasa.shared.core.trackers import DialogueStateTracker
-    from rasa.utils.endpoints import EndpointConfig
-
-    endpoint = EndpointConfig(url="https://127.0.0.1:9/webhook", cafile=str(tmp_path / "missing.pem"))
-    action = resilient_remote_action_class()("action_advance", endpoint)
-    tracker = DialogueStateTracker.from_events("client-test", [], slots=domain.slots)
     with caplog.at_level(logging.ERROR, logger="ops.rasa_server"):
-        events = await action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain)
+        events = await run_action("https://127.0.0.1:9/webhook", domain, cafile=str(tmp_path / "missing.pem"))
     assert texts(events) == [APOLOGY]
     assert "cannot connect" in caplog.text and "missing.pem" in caplog.text
