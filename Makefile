@@ -129,7 +129,7 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock $(STAMP)
 audit: $(STAMP) $(AUDIT_VENV)/.installed ## Dependency audit: pip-audit over requirements.lock; each known vulnerability fixed or listed in security/vulnerabilities.yml
 	$(PY) -m ops.audit
 
-bench: train $(NODE_DEPS) ## Benchmark against rasa init's defaults: writes bench/results.{json,md} and the README table
+bench: train $(NODE_DEPS) ## Benchmark against the stock rasa init assistant (and its config on this runtime): writes bench/results.{json,md} and the README table
 	$(PY) -m ops.bench
 
 clean: ## Remove build artefacts and trained models (keeps .venv)

@@ -102,6 +102,8 @@ class Stack:
     log_dir: Optional[Path] = None
     env: dict[str, str] = field(default_factory=dict)
     rasa_args: list[str] = field(default_factory=list)
+    # How Rasa is started: the project's launcher; `make bench` also starts stock `rasa run` to compare.
+    rasa_cli: list[str] = field(default_factory=lambda: list(RASA_CLI))
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -158,7 +160,7 @@ class Stack:
     def rasa_command(self) -> list[str]:
         # `python -m ops.rasa_server` is Rasa's own CLI plus a bounded, polite action-server client.
         args = [
-            *RASA_CLI,
+            *self.rasa_cli,
             "run",
             "--enable-api",
             "--interface",
