@@ -210,3 +210,74 @@ def test_the_running_server_serves_without_tensorflow(stack):
     maps = Path(f"/proc/{rasa.popen.pid}/maps").read_text()
     assert "site-packages/spacy" in maps  # (the check reads the right process)
     assert "pywrap_tensorflow" not in maps  # ... without TensorFlow's native library
+
+
+TINY_TENSORFLOW_CONFIG = """
+recipe: default.v1
+language: en
+assistant_id: tiny-diet
+pipeline:
+  - name: WhitespaceTokenizer
+  - name: CountVectorsFeaturizer
+  - name: DIETClassifier
+    epochs: 1
+policies: []
+"""
+
+TINY_NLU = """
+version: "3.1"
+nlu:
+  - intent: greet
+    examples: |
+      - hi
+      - hello there
+      - good morning
+  - intent: bye
+    examples: |
+      - bye
+      - see you later
+      - good night
+"""
+
+
+@pytest.mark.servers
+def test_a_tensorflow_model_loaded_later_is_refused_and_the_served_one_stays(stack, tmp_path):
+    """The launcher decides about TensorFlow once, from the model it starts with.
+
+    A model that needs TensorFlow sent later through ``PUT /model`` cannot run on
+    the stand-in: Rasa refuses it (400, "could not be loaded", as for any model it
+    cannot load), its log gives the stand-in's reason and what to set, and the
+    server goes on answering with the model it had.
+    """
+    from ops.stack import VENV_BIN
+    from tests.http_client import Client, new_sender, text_of
+
+    (tmp_path / "config.yml").write_text(TINY_TENSORFLOW_CONFIG)
+    (tmp_path / "nlu.yml").write_text(TINY_NLU)
+    subprocess.run(
+        [str(VENV_BIN / "rasa"), "train", "nlu", "--config", "config.yml", "--nlu", "nlu.yml", "--out", "models"],
+        cwd=tmp_path,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_CACHE_DIRECTORY": str(tmp_path / "cache")},
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    tensorflow_model = next((tmp_path / "models").glob("*.tar.gz"))
+    needing = components_needing_tensorflow(model_components(tensorflow_model))
+    assert [name.rpartition(".")[2] for name in needing] == ["DIETClassifier"]
+
+    client = Client(stack.url, stack.token)
+    served = client.request("GET", "/status")[1]["model_id"]
+    status, body = client.request("PUT", "/model", {"model_file": str(tensorflow_model)})
+    try:
+        assert status == 400, body
+        assert "could not be loaded" in body["message"]
+        rasa = next(process for process in stack.processes if process.name == "rasa")
+        log = rasa.log.read_text(encoding="utf-8", errors="replace")
+        reason = log[log.index(str(tensorflow_model)) :]  # what was logged from this model's load on
+        assert "TensorFlowNotLoaded" in reason and "Start with LOAD_TENSORFLOW=1" in reason
+        assert client.request("GET", "/status")[1]["model_id"] == served
+        assert text_of(client.say(new_sender(), "hi"))
+    finally:
+        if status < 400:  # it loaded after all: put the session's model back for the other tests
+            client.request("PUT", "/model", {"model_file": str(stack.model)})
