@@ -66,7 +66,8 @@ domain/questions.yml: $(STAMP) catalogue/decision_tree.yml advisor/domain_slots.
 
 build: $(SPACY) domain/questions.yml ## Build the spaCy pipeline and the generated domain from the catalogue
 
-$(MODEL): $(SPACY) domain/questions.yml config.yml $(NLU_DATA) $(DOMAIN) $(wildcard components/*.py)
+# advisor/: the preference reader feeds the classifier (components/cue_featurizer.py) at training time.
+$(MODEL): $(SPACY) domain/questions.yml config.yml $(NLU_DATA) $(DOMAIN) $(wildcard components/*.py) $(wildcard advisor/*.py advisor/*.yml)
 	$(RASA) train --domain domain --fixed-model-name toolkit-advisor --out models
 	@touch $@
 

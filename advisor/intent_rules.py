@@ -22,6 +22,10 @@ two cases, and there its reading decides:
   "thx a lot") is that intent: small talk is formulaic, n-grams of rare
   spellings are not.
 
+* an evaluation of "that" or "this" (the question just asked) naming no
+  topic, which the classifier took for out of scope or a request, or for a
+  yes or no it was unsure of ("I'd find that draining", "doing that every
+  day would make me dread Mondays"), is the answer its words say;
 * a yes or no the classifier found in words that are mostly not English
   ("%re4U edO1") is a fallback: n-gram overlap is not an answer.
 
@@ -81,6 +85,23 @@ ANSWER_ONLY_OVERRULES = frozenset(
         "share_preference",
     }
 )
+
+
+# What the classifier makes of an evaluation of "that" it has no n-grams for
+# ("doing that every day would make me dread Monday mornings": out of scope;
+# "I'd find that draining": a "deny" it is unsure of; "that's the kind of work
+# I'd happily leave to someone else": a question about the runner-up).
+REFERRED_ANSWER_OVERRULES = frozenset({"out_of_scope", "nlu_fallback", "affirm", "deny", "ask_runner_up", "help"})
+
+
+def refers_to_question(reading: Reading) -> bool:
+    """A yes or no about "that" / "this" - the question just asked - naming no topic of its own."""
+    return (
+        reading.stance in (YES, NO)
+        and not reading.preferences
+        and "refers_back" in reading.signals
+        and "question" not in reading.signals
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -151,6 +172,8 @@ def refine(intent: Optional[str], reading: Reading, text: str = "") -> Optional[
     states_preference = any(p.explicit and p.value is not None for p in reading.stated)
     if intent in OVERRULED_BY_PREFERENCE and states_preference and not (intent == "what_if" and is_hypothetical(text)):
         return "share_preference"
+    if intent in REFERRED_ANSWER_OVERRULES and refers_to_question(reading):
+        return GENERIC_ANSWERS[reading.stance]  # "I'd find that draining": a "no" to the question
     if intent in ("affirm", "deny") and reading.stance is None and "unknown_words" in reading.signals:
         return "nlu_fallback"  # "%re4U edO1" is not a "yes", however confident the n-grams
     if intent in ANSWER_ONLY_OVERRULES and "answer_only" in reading.signals and reading.stance in GENERIC_ANSWERS:

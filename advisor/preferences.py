@@ -50,6 +50,7 @@ _DOUBLES = re.compile(r"(.)\1+")  # "yess" -> "yes", for telling typos from gibb
 _SENTENCE_ENDS = {".", "!", "?", ";"}
 READING_CACHE_SIZE = 4096
 NEGATION_REACH = 3  # words from a negator to the cue it turns around
+CARRIER_GAP = 2  # words that may stand between a negator and the verb carrying it ("never really found")
 STANCE_GAP = 4  # words a gapped stance cue ("leave ... behind") may span
 
 
@@ -220,8 +221,15 @@ class PreferenceReader:
         self._nlp = nlp
         cues = stance_cues or load_stance_cues()
         self._lemma = lemma_function(nlp, cues.get("keep_as_is", ()))
+        # "wanna = want to": the spelling, and the words it stands for.
+        self._informal = {
+            short.strip(): tuple(full.split())
+            for short, full in (entry.lower().split(" = ", 1) for entry in cues.get("informal", []))
+        }
         self._known = _lemma_table(nlp)
         self._negators = {seq[0] for seq in self._phrases(cues["negators"]) if len(seq) == 1}
+        self._carriers = {seq[0] for seq in self._phrases(cues.get("negation_carriers", [])) if len(seq) == 1}
+        self._surprise_verbs = {seq[0] for seq in self._phrases(cues.get("surprise_verbs", [])) if len(seq) == 1}
         # A lone negator ("nope" is looked up as "no") is read as negation, so
         # that "no server-side work please" is a "no" rather than a tie.
         stance = [(p, UNSURE) for p in self._phrases(cues["unsure"])]
@@ -250,6 +258,8 @@ class PreferenceReader:
         self._subject_auxiliaries = frozenset(cues.get("subject_auxiliaries", []))
         self._question_subjects = frozenset(cues.get("question_subjects", []))
         self._first_person = frozenset(cues.get("first_person", []))
+        self._refer_back_words = frozenset(self._lemma(w) for w in cues.get("refer_back_words", []))
+        self._refer_back_followers = frozenset(self._lemma(w) for w in cues.get("refer_back_followers", []))
         self._topic_cues = self._compile_topics(catalogue)
         self._entity_topics = self._entity_questions(catalogue)
         self._combined = [(q.id, frozenset(q.combines)) for q in catalogue.questions if q.combines]
@@ -271,7 +281,8 @@ class PreferenceReader:
     # -- compilation -------------------------------------------------------
     def _lemmas(self, text: str, keep_glue: bool = False) -> tuple[str, ...]:
         doc = self._nlp.make_doc(text.lower())
-        return tuple(self._lemma(t.text) for t in doc if keep_glue or t.text not in _GLUE)
+        words = (w for t in doc if keep_glue or t.text not in _GLUE for w in self._informal.get(t.text, (t.text,)))
+        return tuple(self._lemma(w) for w in words)
 
     def _phrases(self, entries: Iterable[str], keep_glue: bool = False) -> list[tuple[str, ...]]:
         phrases = {self._lemmas(entry, keep_glue) for entry in entries}
@@ -336,15 +347,18 @@ class PreferenceReader:
         for t in doc:
             if t.text in _GLUE:
                 continue
-            tokens.append(_Token(len(tokens), self._normalise(t.text), t.idx, t.idx + len(t.text), t.i, t.i))
+            for word in self._informal.get(t.text.lower(), (t.text,)):
+                # "wanna" is read as "want to", both words spanning what was typed.
+                tokens.append(_Token(len(tokens), self._normalise(word), t.idx, t.idx + len(t.text), t.i, t.i))
         if not tokens:
             return Reading()
         lemmas = [t.lemma for t in tokens]
         spans = self._stance_spans(lemmas)
         consumed = {i for (first, last, _) in spans for i in range(first, last + 1)}
         clauses = self._clauses(lemmas, consumed)
-        self._mark_unpunctuated_questions(clauses, [text[t.start : t.end].lower() for t in tokens])
-        self._own_polarity(clauses, lemmas, spans, consumed)
+        words = [text[t.start : t.end].lower() for t in tokens]
+        self._mark_unpunctuated_questions(clauses, words)
+        self._own_polarity(clauses, lemmas, words, spans, consumed)
         matches = self._topic_matches(lemmas, clauses) + self._entity_matches(doc, tokens)
         # A topic word inside an idiom is no topic ("not my style" is not about CSS).
         idioms = {i for (first, last, kind) in spans if kind != NEUTRAL and last > first for i in range(first, last + 1)}
@@ -382,8 +396,20 @@ class PreferenceReader:
             "answer_only": answer_only and not reading.preferences,
             "unknown_words": self._mostly_unknown(lemmas),
             "revision": any(True for phrase in self._revision for _ in _find(lemmas, phrase)),
+            "refers_back": self._refers_back(lemmas, covered),
         }
         return frozenset(name for name, on in found.items() if on)
+
+    def _refers_back(self, lemmas: Sequence[str], covered: set[int]) -> bool:
+        """ "That" / "this" standing for the question just asked ("I'd find that draining", "doing
+        that every day", "that kind of work"), told from "that song" by the word that follows."""
+        for i, lemma in enumerate(lemmas):
+            if lemma not in self._refer_back_words:
+                continue
+            following = lemmas[i + 1] if i + 1 < len(lemmas) else None
+            if following is None or not following[0].isalnum() or following in self._refer_back_followers or i + 1 in covered:
+                return True
+        return False
 
     def _mostly_unknown(self, lemmas: Sequence[str]) -> bool:
         """Most words are in neither the English lemma table nor the cues ("%re4U edO1")."""
@@ -395,8 +421,18 @@ class PreferenceReader:
         return word in self._known or word in self._vocabulary_set or bool(self._known.get(word + "s"))
 
     def _stance_spans(self, lemmas: Sequence[str]) -> list[tuple[int, int, str]]:
-        """(first, last, kind) of every stance cue: gapped ones first, then longest first, no overlaps."""
-        taken: set[int] = set()
+        """(first, last, kind) of every stance cue: gapped ones first, then longest first, no overlaps.
+
+        Contrasts of several words stay free for the clause splitter: "rather"
+        in "exhausting rather than exciting" is no liking.
+        """
+        taken: set[int] = {
+            i
+            for phrase in self._contrast_breaks
+            if len(phrase) > 1
+            for first in _find(lemmas, phrase)
+            for i in range(first, first + len(phrase))
+        }
         spans = []
         for first_part, second_part, kind in self._gapped:
             for first in _find(lemmas, first_part):
@@ -459,7 +495,10 @@ class PreferenceReader:
                 coarse += 1
             if lemmas[i] in _SENTENCE_ENDS:
                 sentence += 1
-            flip_next = kind == "contrast"
+            if kind != "list":
+                # After "than" every item of the list is on the other side: "backend
+                # rather than both the front end and the back end".
+                flip_next = kind == "contrast"
             negate_next = tuple(lemmas[i : i + length]) in self._negating_breaks
             i += length
             start = i
@@ -501,7 +540,9 @@ class PreferenceReader:
             return True
         return head in self._subject_auxiliaries and bool(rest) and rest[0] in self._question_subjects
 
-    def _own_polarity(self, clauses: list[_Clause], lemmas: Sequence[str], spans, consumed: set[int]) -> None:
+    def _own_polarity(
+        self, clauses: list[_Clause], lemmas: Sequence[str], words: Sequence[str], spans, consumed: set[int]
+    ) -> None:
         """Polarity from each clause's own words; on a tie the last cue wins ("I'd rather avoid")."""
         starts = {s[0]: s for s in spans}
         for clause in clauses:
@@ -509,6 +550,7 @@ class PreferenceReader:
             last = 0
             negations = 1 if clause.negated else 0
             negators_at: list[int] = []
+            carried: list[int] = []
             for i in range(clause.first, clause.last + 1):
                 span = starts.get(i)
                 if span is not None:
@@ -520,12 +562,22 @@ class PreferenceReader:
                         # A negator reaches a cue a few words on ("don't really
                         # like"), not across the clause ("without writing code is
                         # what I want").
-                        near = sum(1 for n in negators_at if i - n <= NEGATION_REACH) + (1 if clause.negated else 0)
+                        near = (
+                            sum(1 for n in negators_at if i - n <= NEGATION_REACH) + len(carried) + (1 if clause.negated else 0)
+                        )
                         last = -value if near % 2 else value
                         score += last
                 elif i not in consumed and lemmas[i] in self._negators:
                     negations += 1
-                    negators_at.append(i)
+                    carrier = self._carrier_after(lemmas, i, clause.last)
+                    if carrier is None:
+                        negators_at.append(i)
+                    elif not self._tells_surprise(lemmas, words, i, carrier):
+                        # "I don't think I'd ever enjoy", "can't see myself getting
+                        # excited": carried by the verb, the negation reaches the
+                        # end of the clause.
+                        carried.append(i)
+                    # else "I never thought I'd love CSS": surprise, the cue stands as it is.
             if clause.unsure:
                 continue
             if score or last:
@@ -534,6 +586,21 @@ class PreferenceReader:
                 clause.polarity = -1
             clause.own = clause.polarity is not None
             clause.contrast = not score and not last and bool(negations) and lemmas[clause.first] in self._negators
+
+    def _tells_surprise(self, lemmas: Sequence[str], words: Sequence[str], negator: int, carrier: int) -> bool:
+        """A verb of expecting in the past after the negator: "never thought", "didn't expect"."""
+        if lemmas[carrier] not in self._surprise_verbs:
+            return False
+        word = words[carrier]
+        inflected_past = word != lemmas[carrier] and not word.endswith(("ing", "s"))
+        return inflected_past or (negator > 0 and words[negator - 1] in ("did", "had"))
+
+    def _carrier_after(self, lemmas: Sequence[str], negator: int, last: int) -> Optional[int]:
+        """The verb of thinking, seeing or saying that closely follows a negator (``negation_carriers``), if any."""
+        for index in range(negator + 1, min(last, negator + CARRIER_GAP + 1) + 1):
+            if lemmas[index] in self._carriers:
+                return index
+        return None
 
     def _borrow_polarity(self, clauses: list[_Clause]) -> None:
         """Give topical clauses without a polarity of their own one from context.

@@ -11,7 +11,7 @@ not only by vocabulary.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Type
+from typing import Any, Dict, List, Optional, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -28,7 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from advisor.preferences import SIGNALS
-from components.reader import reader_for
+from components.reader import reader_fingerprint, reader_for
 
 
 @DefaultV1Recipe.register(
@@ -63,6 +63,11 @@ class CueFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
         pass
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The reader's code, cues and catalogue count as inputs (see ``reader_fingerprint``)."""
+        return reader_fingerprint()
 
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
         reader = reader_for(model)

@@ -20,6 +20,14 @@ from advisor.intent_rules import formula_intent, refine
         ("ask_toolkit", "what does a data engineer do", None),
         ("deny", "nope", None),
         ("greet", "hi, I love data pipelines", None),
+        # An evaluation of "that" (the question just asked) is an answer, whatever the n-grams said ...
+        ("out_of_scope", "doing that every day would make me dread Monday mornings", "deny"),
+        ("ask_runner_up", "that's the kind of work I'd happily leave to someone else", "deny"),
+        ("out_of_scope", "that's what I keep coming back to whenever I daydream about my next job", "affirm"),
+        ("deny", "I'd find that draining, to be honest", "deny"),  # kept, now with the rule's confidence
+        # ... but "that" before a noun is not the question, and a question is no answer.
+        ("out_of_scope", "I love this song", None),
+        ("out_of_scope", "is that a good thing?", None),
     ],
 )
 def test_refine(reader, intent, text, expected):

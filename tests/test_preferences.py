@@ -149,3 +149,71 @@ def test_phrasings_generic_rate(reader):
     good = sum(reader.read(i["text"]).stance == i["expect"] and not reader.read(i["text"]).stated for i in items)
     print(f"generic answers: {good}/{len(items)}")
     assert good / len(items) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # A negator before a verb of thinking, seeing or saying reaches the end of its clause ...
+        ("I don't think I'd ever enjoy writing CSS", {"user_interfaces": False}),
+        ("I can't see myself ever being excited about Kubernetes", {"automation": False}),
+        ("I never really found data pipelines that interesting", {"data_infrastructure": False}),
+        ("I wouldn't say I particularly enjoy backend work", {"server_side": False}),
+        ("I don't see myself getting excited about roadmaps", {"product_strategy": False}),
+        ("owning the entire stack of a web product isn't something I'm drawn to", {"full_stack": False}),
+        ("I can't think of anything I'd enjoy more than building APIs", {"server_side": True}),
+        # ... except a past "thought" or "expected", which tells a surprise.
+        ("I never thought I'd love CSS this much", {"user_interfaces": True}),
+        ("I didn't expect to enjoy Kubernetes but I really do", {"automation": True}),
+    ],
+)
+def test_negation_carried_by_verbs_of_thinking(reader, text, expected):
+    assert prefs(reader, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("i like react and css but k8s and docker make me wanna scream", {"user_interfaces": True, "automation": False}),
+        ("I wanna build APIs", {"server_side": True}),
+        # "rather than": "rather" is the contrast, not a liking; every item after it is on the other side.
+        (
+            "being responsible for every layer of an app, front to back, sounds exhausting rather than exciting to me",
+            {"full_stack": False},
+        ),
+        (
+            "I'd much rather go deep on one side of an application than try to cover both the front end and the back end",
+            {"full_stack": False},
+        ),
+        ("juggling the user interface and the server of a whole application would spread me far too thin", None),
+        (
+            "every time I'm asked to fix a broken ETL job I feel a little bit of my soul leave my body",
+            {"data_infrastructure": False},
+        ),
+    ],
+)
+def test_informal_spellings_contrasts_and_idioms(reader, text, expected):
+    if expected is None:  # whatever is named, nothing in it is a liking
+        assert True not in prefs(reader, text).values() and prefs(reader, text)
+    else:
+        assert prefs(reader, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, stance",
+    [
+        ("I'd rather steer well clear of that", "no"),
+        ("I'd find that draining, to be honest", "no"),
+        ("that's the kind of work I'd happily leave to someone else", "no"),
+        ("whenever I've had to do that in the past, I counted the hours until it was over", "no"),
+        ("that doesn't spark anything in me at all", "no"),
+        ("couldn't have put it better myself, count me in", "yes"),
+        ("it just clicks with me", "yes"),
+        ("kind of, yeah", "yes"),
+        ("I've never done enough of that to know whether I'd like it or not", "unsure"),
+        ("click me", None),
+    ],
+)
+def test_generic_answers_in_other_words(reader, text, stance):
+    reading = reader.read(text)
+    assert (reading.stance, reading.stated) == (stance, ())
