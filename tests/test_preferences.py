@@ -190,6 +190,16 @@ def test_negation_carried_by_verbs_of_thinking(reader, text, expected):
             "every time I'm asked to fix a broken ETL job I feel a little bit of my soul leave my body",
             {"data_infrastructure": False},
         ),
+        (
+            "keeping clusters alive and babysitting release pipelines is something I'd happily never do again",
+            {"automation": False},
+        ),
+        # "too much to": what follows is what the person will not do.
+        (
+            "I'd miss writing code far too much to move into a role that's all roadmaps and stakeholder meetings",
+            {"product_strategy": False},
+        ),
+        ("I love backend too much to quit", {"server_side": True}),
     ],
 )
 def test_informal_spellings_contrasts_and_idioms(reader, text, expected):
