@@ -124,6 +124,9 @@ def list_toolkits(catalogue: Catalogue) -> Reply:
         lines.append(f"{toolkit.rank}. {toolkit.name} - {lower_first(toolkit.summary)}")
     start = catalogue.starting_point()
     lines.append(f"Starting point: {start.name} - {lower_first(start.summary)}")
+    # What the person moves from, in the guide's words: "what does the computer vision
+    # toolkit cover?" is read as a request for this list as often as for the toolkit itself.
+    lines.append(f"  Key skills: {', '.join(start.key_skills)}.")
     lines.append('Ask "what does a ... do?" or "compare ... and ..." about any of them.')
     reply = Reply()
     reply.say("\n".join(lines))

@@ -179,6 +179,9 @@ async def test_list_in_seed_order(domain, domain_dict, message, catalogue):
     text = messages[0]["text"]
     positions = [text.index(t.name) for t in catalogue.alternatives()]
     assert positions == sorted(positions)
+    start = catalogue.starting_point()
+    assert f"Starting point: {start.name}" in text
+    assert f"Key skills: {', '.join(start.key_skills)}." in text  # what the person moves from
 
 
 async def test_out_of_scope_records_nothing(domain, domain_dict, message):
