@@ -249,6 +249,7 @@ class PreferenceReader:
         self._list_breaks = self._phrases(cues["list_breaks"], keep_glue=True)
         self._contrast_breaks = self._phrases(cues["contrast_breaks"], keep_glue=True)
         self._negating_breaks = {seq for seq in self._phrases(cues["negating_breaks"], keep_glue=True)}
+        self._turning_breaks = {seq for seq in self._phrases(cues.get("turning_breaks", []), keep_glue=True)}
         self._interjections = {seq[0] for seq in self._phrases(cues["interjections"]) if len(seq) == 1}
         self._clause_openers = {seq[0] for seq in self._phrases(cues["clause_openers"]) if len(seq) == 1}
         self._fillers = {seq[0] for seq in self._phrases(cues["fillers"]) if len(seq) == 1}
@@ -463,6 +464,7 @@ class PreferenceReader:
         coarse = sentence = 0
         start = 0
         flip_next = negate_next = False
+        question_from = 0  # the first clause a question mark can reach
         i = 0
         while i < len(lemmas):
             if i == 1 and lemmas[0] in self._interjections and lemmas[1] in self._clause_openers and not {0, 1} <= consumed:
@@ -488,9 +490,12 @@ class PreferenceReader:
             if i > start:
                 clauses.append(_Clause(start, i - 1, coarse, sentence, flipped=flip_next, negated=negate_next))
             if lemmas[i] == "?":
-                # A question mark makes a question of its whole sentence.
-                for clause in clauses:
+                # A question mark makes a question of its sentence - from its last "but"
+                # on: "pipelines are my jam, but deploying models? nah" states the first.
+                for clause in clauses[question_from:]:
                     clause.question = clause.question or clause.sentence == sentence
+            if tuple(lemmas[i : i + length]) in self._turning_breaks:
+                question_from = len(clauses)
             if kind != "list":
                 coarse += 1
             if lemmas[i] in _SENTENCE_ENDS:

@@ -200,6 +200,9 @@ def test_negation_carried_by_verbs_of_thinking(reader, text, expected):
             {"product_strategy": False},
         ),
         ("I love backend too much to quit", {"server_side": True}),
+        # A question mark asks only what follows the last "but".
+        ("spark n kafka pipelines are my jam, but deploying models? nah", {"data_infrastructure": True, "ml_production": False}),
+        ("I like APIs, but is backend a good fit for me?", {"server_side": True}),
     ],
 )
 def test_informal_spellings_contrasts_and_idioms(reader, text, expected):
