@@ -313,6 +313,20 @@ def _cell(value: Optional[float], fmt: str, unit: str) -> str:
     return "-" if value is None else fmt.format(value) + (f" {unit}" if unit else "")
 
 
+def ratios(results: dict[str, Any]) -> dict[str, dict[str, Optional[float]]]:
+    """Each figure of the project over the same figure of every other assistant served."""
+    return {
+        name: {key: ratio(results["project"].get(key), results[name].get(key)) for key, *_ in ROWS}
+        for name in VARIANTS
+        if name != "project"
+    }
+
+
+def variants_of(config: str) -> list[str]:
+    """The assistants served from ``config``'s training (its training time and F1 are theirs)."""
+    return [name for name, variant in VARIANTS.items() if variant.config == config]
+
+
 def markdown(results: dict[str, Any]) -> str:
     others = [name for name in VARIANTS if name != "project"]
     lines = [
@@ -373,9 +387,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             progress(f"training {config} from a clean state ...")
             train_s[config], models[config] = train(config, work / "models")
             progress(f"  {config}: {train_s[config]:.1f} s")
-        for name, variant in VARIANTS.items():
-            if variant.config in train_s:
-                results[name]["train_s"] = train_s[variant.config]
+        for config, seconds in train_s.items():
+            for name in variants_of(config):
+                results[name]["train_s"] = seconds
 
         actions.start_actions()
         memory.watch("actions", actions.processes[0].popen.pid)
@@ -423,18 +437,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                 progress(f"cross-validating {config} ({args.folds} folds) ...")
                 cv = cross_validate(work / f"cv-{config}", args.folds, str(CONFIGS[config]))
                 progress(f"  {config}: intent F1 {cv['weighted_f1']:.3f}")
-                for name, variant in VARIANTS.items():
-                    if variant.config == config:
-                        results[name]["intent_f1"] = cv["weighted_f1"]
+                for name in variants_of(config):
+                    results[name]["intent_f1"] = cv["weighted_f1"]
     finally:
         actions.stop()
         memory.stop()
 
-    results["ratios"] = {
-        name: {key: ratio(results["project"].get(key), results[name].get(key)) for key, *_ in ROWS}
-        for name in VARIANTS
-        if name != "project"
-    }
+    results["ratios"] = ratios(results)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

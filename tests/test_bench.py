@@ -53,6 +53,8 @@ def test_both_reference_columns_come_from_one_training_of_rasa_inits_configurati
     assert {v.config for v in bench.VARIANTS.values()} == set(bench.CONFIGS)
     assert bench.VARIANTS["rasa_init"].config == bench.VARIANTS["rasa_init_on_project_runtime"].config == "reference"
     assert bench.TARGET_REFERENCE == "rasa_init"
+    assert bench.variants_of("reference") == ["rasa_init", "rasa_init_on_project_runtime"]
+    assert bench.variants_of("project") == ["project"]
 
 
 def test_the_table_shows_each_figure_and_its_ratio_to_both_references():
@@ -62,10 +64,7 @@ def test_the_table_shows_each_figure_and_its_ratio_to_both_references():
         "rasa_init_on_project_runtime": {"throughput_16": 100.0, "p95_16_ms": 125.0, "train_s": 1600.0},
     }
     results = {"date": "2026-11-26", "machine": "2 CPUs, 24 GiB", "seconds_per_load": 30.0, "folds": 3, **figures}
-    results["ratios"] = {
-        name: {key: bench.ratio(figures["project"].get(key), figures[name].get(key)) for key, *_ in bench.ROWS}
-        for name in ("rasa_init", "rasa_init_on_project_runtime")
-    }
+    results["ratios"] = bench.ratios(results)
     lines = bench.markdown(results).splitlines()
     header = next(line for line in lines if line.startswith("| Measure"))
     assert header.count("| Ratio") == 2 and "stock Rasa" in header
