@@ -59,8 +59,11 @@ from ops.stack import PROJECT, VENV_BIN, Stack, StartError, free_port
 
 BENCH_DIR = PROJECT / "bench"
 CONFIGS = {"project": PROJECT / "config.yml", "reference": BENCH_DIR / "reference_config.yml"}
-# Rasa's own command line, as a project made by `rasa init` starts it.
-STOCK_RASA_CLI = [str(VENV_BIN / "rasa")]
+# Rasa's own command line, as a project made by `rasa init` starts it, on Rasa as
+# `pip install rasa==3.6.21` installs it (bench/stock-requirements.lock; `make bench` builds
+# this virtualenv): the project's pins - jsonschema 3.2.0 first - are its own levers.
+STOCK_VENV = PROJECT / "build" / "stock-venv"
+STOCK_RASA_CLI = [str(STOCK_VENV / "bin" / "rasa")]
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", default=str(BENCH_DIR / "results.json"))
     parser.add_argument("--reuse", metavar="DIR", help="take project.tar.gz / reference.tar.gz from DIR instead of training")
     args = parser.parse_args(argv)
+    if not Path(STOCK_RASA_CLI[0]).exists():
+        parser.error(f"{STOCK_RASA_CLI[0]} is missing: `make bench` installs stock Rasa there (bench/stock-requirements.lock)")
 
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     results: dict[str, Any] = {
