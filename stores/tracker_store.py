@@ -35,6 +35,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
@@ -173,6 +174,23 @@ def caches_writes(env: Optional[dict[str, str]] = None) -> bool:
 
 # -- the store ---------------------------------------------------------------------------
 
+SENDER_MARK = "\x00sender"  # stands for the sender id while a query is compiled
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A query in its driver's SQL, whose parameters are a sender id and fixed values."""
+
+    sql: str
+    order: Optional[tuple[str, ...]]  # positional parameters' names in order; None: named
+    sender_keys: tuple[str, ...]
+    fixed: dict[str, Any]
+
+    def arguments(self, sender_id: str) -> Any:
+        params = {**self.fixed, **dict.fromkeys(self.sender_keys, sender_id)}
+        return params if self.order is None else tuple(params[key] for key in self.order)
+
+
 T = TypeVar("T")
 
 
@@ -225,6 +243,7 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         self._create_tables()
         self._insert = self._compile_insert()
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._latest_session = self._compile_latest_session_query()
         # SQLTrackerStore's own __init__ is skipped (it builds its engine from endpoint keys);
         # the base class only needs the domain, the broker and its own options.
         for key in ("dialect", "url", "port", "db", "username", "password", "login_db", "query"):
@@ -294,8 +313,16 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         reads before it saves, under the conversation's lock (Rasa's lock store,
         shared by all instances in the scaled-out mode), so the number read is
         still right when the turn saves; it is used once and dropped.
+
+        The latest session is read with Rasa's own query, compiled once
+        (:meth:`_compile_latest_session_query`): building it through the ORM
+        for every read cost more than running it - each new conversation, and
+        in the scaled-out mode every turn, starts with this read.
         """
-        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        if fetch_events_from_all_sessions:
+            tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        else:
+            tracker = self._read_latest_session(sender_id)
         if not fetch_events_from_all_sessions and (tracker is not None or self.domain is not None):
             if len(self._stored_counts) >= STORED_COUNTS_LIMIT:
                 self._stored_counts.clear()  # reads never followed by a save (GET /tracker)
@@ -362,6 +389,33 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         compiled = self.SQLEvent.__table__.insert().inline().compile(dialect=self.engine.dialect, column_keys=list(EVENT_COLUMNS))
         order = tuple(EVENT_COLUMNS.index(key) for key in compiled.positiontup) if compiled.positional else None
         return str(compiled), order
+
+    def _compile_latest_session_query(self) -> CompiledQuery:
+        """Rasa's latest-session query (``SQLTrackerStore._event_query``), selecting only the
+        event data, compiled once into the driver's own SQL."""
+        session = self.sessionmaker()
+        try:
+            query = self._event_query(session, SENDER_MARK, fetch_events_from_all_sessions=False)
+            statement = query.with_entities(self.SQLEvent.data).statement
+        finally:
+            session.close()
+        compiled = statement.compile(dialect=self.engine.dialect)
+        fixed = {key: value for key, value in compiled.params.items() if value != SENDER_MARK}
+        if list(fixed.values()) != [SessionStarted.type_name]:
+            raise RuntimeError(f"unexpected parameters in Rasa's latest-session query: {compiled.params}")
+        senders = tuple(key for key in compiled.params if key not in fixed)
+        order = tuple(compiled.positiontup) if compiled.positional else None
+        return CompiledQuery(str(compiled), order, senders, fixed)
+
+    def _read_latest_session(self, sender_id: str) -> Any:
+        """What ``SQLTrackerStore._retrieve(sender_id, False)`` returns, from the compiled query."""
+        query = self._latest_session
+        with self.engine.connect() as connection:
+            rows = connection.exec_driver_sql(query.sql, query.arguments(sender_id)).fetchall()
+        events = [json.loads(data) for (data,) in rows]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
 
     @staticmethod
     def _row(sender_id: str, event: Any) -> tuple[Any, ...]:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
-from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -134,6 +134,32 @@ def test_turns_append_each_event_once_across_sessions(sqlite_store, monkeypatch,
         return [e.text for e in full.events if isinstance(e, UserUttered)]
 
     assert asyncio.run(turns()) == ["hi", "yes", "no", "again", "last"]
+
+
+def test_the_latest_session_is_read_as_rasas_sql_store_reads_it(sqlite_store, monkeypatch):
+    """The compiled read returns what SQLTrackerStore._retrieve returns: sessions, order, strangers."""
+    monkeypatch.setenv("TRACKER_CACHE", "0")
+    store = ConfiguredTrackerStore(domain=DOMAIN)
+
+    async def rasas_read(sender: str):
+        return await SQLTrackerStore._retrieve(store, sender, fetch_events_from_all_sessions=False)
+
+    async def compare() -> list[int]:
+        lengths = []
+        for sender, sessions in (("frank", 1), ("gina", 3), ("o'hara; --", 2)):
+            tracker = _tracker(sender)
+            for session in range(sessions):
+                if session:
+                    tracker.update(SessionStarted())
+                tracker.update(UserUttered(f"turn {session}", {"name": "greet", "confidence": 1.0}))
+                await store.save(tracker)
+            ours, rasas = await store.retrieve(sender), await rasas_read(sender)
+            assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in rasas.events]
+            lengths.append(len(ours.events))
+        assert await store.retrieve("stranger") is None and await rasas_read("stranger") is None
+        return lengths
+
+    assert asyncio.run(compare()) == [4, 2, 2]  # first session whole; later ones from their SessionStarted
 
 
 def test_a_new_conversation_is_saved_without_counting_its_events_again(sqlite_store, monkeypatch):
