@@ -5,8 +5,13 @@ line - same arguments, same behaviour - after three explicit steps:
 ``ops.tensorflow_free.prepare`` leaves TensorFlow unloaded when the model to
 serve runs none (this project's: seconds and hundreds of MB saved at start),
 :func:`install` makes Rasa call custom actions through
-:class:`ResilientRemoteAction`, and :func:`install_graph_runner` has the
-server run its model graph in a precomputed order (``ops/graph_runner.py``).
+:class:`ResilientRemoteAction`, :func:`install_graph_runner` has the
+server run its model graph in a precomputed order (``ops/graph_runner.py``),
+``ops.rule_memo.install`` has it predict with a rule policy that remembers
+each conversation's states instead of replaying them every time,
+``ops.count_vectors.install`` counts a message's words and n-grams without
+scikit-learn's per-call overhead, and :func:`install_domain_memo` answers
+"is the domain empty?" once instead of once a message.
 ``ops.stack`` (``make run``, ``make shell``, the tests) starts Rasa this way;
 anything that starts ``rasa`` directly gets Rasa's stock behaviour.
 
@@ -403,6 +408,32 @@ def install_graph_runner() -> type:
     return PlannedGraphRunner
 
 
+def install_domain_memo() -> None:
+    """Answer ``Domain.is_empty`` once per domain (idempotent).
+
+    The processor asks it for every message before checking the message's
+    intent and entities against the domain, and Rasa answers by building an
+    empty domain and comparing both as dictionaries - a few percent of a turn.
+    A loaded domain does not change while the server runs (a new model brings
+    a new domain object), so the first answer stands.
+    """
+    from rasa.shared.core.domain import Domain
+
+    if getattr(Domain.is_empty, "memoized", False):
+        return
+    compare = Domain.is_empty
+
+    @functools.wraps(compare)
+    def is_empty(self: Domain) -> bool:
+        known = self.__dict__.get("_is_empty")
+        if known is None:
+            known = self.__dict__["_is_empty"] = compare(self)
+        return known
+
+    is_empty.memoized = True  # type: ignore[attr-defined]
+    Domain.is_empty = is_empty  # type: ignore[method-assign]
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Rasa's command line (``rasa run``, ``rasa shell``, ...) with :func:`install` done first.
 
@@ -415,6 +446,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     prepare(args)
     install()
     install_graph_runner()
+    from ops import count_vectors, rule_memo
+
+    rule_memo.install()
+    count_vectors.install()
+    install_domain_memo()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *args]

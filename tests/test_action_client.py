@@ -277,3 +277,19 @@ async def test_a_missing_cafile_is_named_in_the_outage_log(domain, caplog, tmp_p
         events = await run_action("https://127.0.0.1:9/webhook", domain, cafile=str(tmp_path / "missing.pem"))
     assert texts(events) == [APOLOGY]
     assert "cannot connect" in caplog.text and "missing.pem" in caplog.text
+
+
+def test_domain_emptiness_is_answered_once_per_domain(monkeypatch):
+    from rasa.shared.core.domain import Domain
+
+    from ops.rasa_server import install_domain_memo
+
+    monkeypatch.setattr(Domain, "is_empty", Domain.is_empty)  # undone after the test
+    domain, empty = Domain.load(str(PROJECT / "domain")), Domain.empty()
+    install_domain_memo()
+    install_domain_memo()  # idempotent: one wrapper
+    assert Domain.is_empty.memoized and not domain.is_empty() and empty.is_empty()
+    calls = []
+    monkeypatch.setattr(Domain, "as_dict", lambda self: calls.append(self) or {})
+    assert not domain.is_empty() and empty.is_empty()  # remembered answers
+    assert calls == []
