@@ -9,13 +9,16 @@ machine could skew:
 * **project**: the project's model, started as ``make run`` starts it (the
   launcher ``ops/rasa_server.py``, the SQLite tracker store of ``endpoints.yml``);
 * **rasa_init**: the reference model started the way ``rasa init`` leaves a
-  project - Rasa's own ``rasa run``, ``endpoints.yml`` naming only the action
-  server (in-memory tracker and lock stores), the REST channel. This is the
+  project - Rasa's own ``rasa run`` on Rasa as ``pip install rasa==3.6.21``
+  installs it (``build/stock-venv`` from ``bench/stock-requirements.lock``;
+  the project's own pins, ``jsonschema`` 3.2.0 first, are levers the issue
+  credits to the project), ``endpoints.yml`` naming only the action server
+  (in-memory tracker and lock stores), the REST channel. This is the
   assistant the speed issue measured, and the one its targets are ratios to;
 * **rasa_init_on_project_runtime**: the same reference model started exactly
-  as the project is. The ratio to it separates what the configuration buys from
-  what the project's runtime (launcher, store, action client) buys, since the
-  runtime's gains count for both here.
+  as the project is (project's pins, launcher, store, action client). The ratio
+  to it separates what the configuration buys from what the project's runtime
+  buys, since the runtime's gains count for both here.
 
 For each: training time from a clean state (fresh Rasa cache; for the project
 also the spaCy pipeline build that ``make train`` does; one training of the
