@@ -29,6 +29,11 @@ two cases, and there its reading decides:
 * a yes or no the classifier found in words that are mostly not English
   ("%re4U edO1") is a fallback: n-gram overlap is not an answer.
 
+* a "what if" that names a toolkit and asks what it would take or use ("if
+  I moved into data engineering, what tools would I be working with?") is a
+  question about that toolkit: the person asks about the work, not about
+  how their answers would change.
+
 Everything else keeps the classifier's intent.
 """
 
@@ -41,6 +46,7 @@ from typing import Optional
 
 import yaml
 
+from advisor.aspects import aspect_of
 from advisor.preferences import NO, UNSURE, YES, Reading, one_edit_apart
 
 FORMULAS_FILE = Path(__file__).resolve().parent / "formulas.yml"
@@ -64,6 +70,8 @@ OVERRULED_BY_PREFERENCE = frozenset(
     }
 )
 RULE_CONFIDENCE = 0.9
+# What a toolkit question may ask about for a "what if ... ?" to be one (advisor/aspect_cues.yml).
+CATALOGUE_ASPECTS_IN_WHAT_IFS = frozenset({"skills", "tools"})
 # A message of nothing but answer words ("certainly", "you bet", "why not")
 # cannot be a question about the careers or a request: it is an answer.
 ANSWER_ONLY_OVERRULES = frozenset(
@@ -164,8 +172,18 @@ def formula_intent(text: str) -> Optional[str]:
     return found.pop() if len(found) == 1 else None
 
 
-def refine(intent: Optional[str], reading: Reading, text: str = "") -> Optional[str]:
-    """The intent the words call for, or None to keep the classifier's."""
+def refine(intent: Optional[str], reading: Reading, text: str = "", names_toolkit: bool = False) -> Optional[str]:
+    """The intent the words call for, or None to keep the classifier's.
+
+    ``names_toolkit``: the message names a toolkit (a ``toolkit`` entity).
+    """
+    if (
+        intent == "what_if"
+        and names_toolkit
+        and "question" in reading.signals
+        and aspect_of(text) in CATALOGUE_ASPECTS_IN_WHAT_IFS
+    ):
+        return "ask_toolkit"  # "if I moved into data engineering, what tools would I use?"
     formula = formula_intent(text) if text else None
     if formula is not None and not reading.preferences:
         return formula if formula != intent else None

@@ -137,6 +137,8 @@ class _Clause:
     lent: bool = False  # its polarity was lent to the topic before it
     answered: bool = False  # a question the next clause answers ("ETL? nope")
     contrast: bool = False  # "not Y" after "X,": a negation that only sets Y against X
+    resumes: bool = False  # "... and spend my time on Y" after "step away from X": what the person goes on to
+    onward: int = 1  # the liking of its words other than a departure, for a clause that resumes after it
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,10 @@ class PreferenceReader:
         stance = [(p, UNSURE) for p in self._phrases(cues["unsure"])]
         stance += [(p, POSITIVE) for p in self._phrases(cues["positive"])]
         stance += [(p, NEGATIVE) for p in self._phrases(cues["negative"]) if not (len(p) == 1 and p[0] in self._negators)]
+        # "step away from X and spend my time on Y": against X, and on to Y (see _clauses).
+        self._departures = self._phrases(cues.get("departures", []))
+        self._departure_turns = {seq[0] for seq in self._phrases(cues.get("departure_turns", [])) if len(seq) == 1}
+        stance += [(p, NEGATIVE) for p in self._departures]
         stance += [(p, NEUTRAL) for p in self._phrases(cues["neutral"])]
         # "leave ... behind": a first part, up to STANCE_GAP words, a second part.
         self._gapped = [
@@ -463,10 +469,11 @@ class PreferenceReader:
         clauses: list[_Clause] = []
         coarse = sentence = 0
         start = 0
-        flip_next = negate_next = False
+        flip_next = negate_next = resume_next = departed = False
         question_from = 0  # the first clause a question mark can reach
         i = 0
         while i < len(lemmas):
+            departed = departed or bool(_match_at(lemmas, i, self._departures))
             if i == 1 and lemmas[0] in self._interjections and lemmas[1] in self._clause_openers and not {0, 1} <= consumed:
                 # "no I'd rather do frontend": the answer word is a clause of its own.
                 clauses.append(_Clause(0, 0, coarse, sentence))
@@ -488,7 +495,9 @@ class PreferenceReader:
                 continue
             kind, length = brk
             if i > start:
-                clauses.append(_Clause(start, i - 1, coarse, sentence, flipped=flip_next, negated=negate_next))
+                clauses.append(
+                    _Clause(start, i - 1, coarse, sentence, flipped=flip_next, negated=negate_next, resumes=resume_next)
+                )
             if lemmas[i] == "?":
                 # A question mark makes a question of its sentence - from its last "but"
                 # on: "pipelines are my jam, but deploying models? nah" states the first.
@@ -505,10 +514,18 @@ class PreferenceReader:
                 # rather than both the front end and the back end".
                 flip_next = kind == "contrast"
             negate_next = tuple(lemmas[i : i + length]) in self._negating_breaks
+            # "step away from the keyboard and spend my time on ...": the "and" turns to
+            # what the person wants; "move away from CSS and JavaScript" only lists.
+            after = lemmas[i + length] if i + length < len(lemmas) else None
+            resume_next = kind == "list" and departed and after in self._departure_turns
+            if kind != "list" or resume_next:
+                departed = False
             i += length
             start = i
         if start < len(lemmas):
-            clauses.append(_Clause(start, len(lemmas) - 1, coarse, sentence, flipped=flip_next, negated=negate_next))
+            clauses.append(
+                _Clause(start, len(lemmas) - 1, coarse, sentence, flipped=flip_next, negated=negate_next, resumes=resume_next)
+            )
         return clauses
 
     def _mark_unpunctuated_questions(self, clauses: list[_Clause], words: Sequence[str]) -> None:
@@ -553,6 +570,7 @@ class PreferenceReader:
         for clause in clauses:
             score = 0
             last = 0
+            onward = 0  # the score without departures ("glad to" in "glad to step away from")
             negations = 1 if clause.negated else 0
             negators_at: list[int] = []
             carried: list[int] = []
@@ -572,6 +590,8 @@ class PreferenceReader:
                         )
                         last = -value if near % 2 else value
                         score += last
+                        if not _match_at(lemmas, i, self._departures):
+                            onward += last
                 elif i not in consumed and lemmas[i] in self._negators:
                     negations += 1
                     carrier = self._carrier_after(lemmas, i, clause.last)
@@ -583,6 +603,7 @@ class PreferenceReader:
                         # end of the clause.
                         carried.append(i)
                     # else "I never thought I'd love CSS": surprise, the cue stands as it is.
+            clause.onward = -1 if onward < 0 else 1
             if clause.unsure:
                 continue
             if score or last:
@@ -636,6 +657,11 @@ class PreferenceReader:
         own = [c.polarity if c.own else None for c in clauses]
         for index, clause in enumerate(clauses):
             if clause.own or clause.unsure or clause.polarity is not None:
+                continue
+            if clause.resumes and index:
+                # What the person goes on to after leaving something behind: the liking of
+                # the words around the departure, lent to the items listed after it too.
+                clause.polarity = own[index] = clauses[index - 1].onward
                 continue
             same = [j for j in range(len(clauses)) if clauses[j].sentence == clause.sentence]
             borrowed = next(

@@ -14,7 +14,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from advisor.intent_rules import RULE_CONFIDENCE, refine
@@ -49,7 +49,8 @@ class IntentRefiner(GraphComponent, IntentClassifier):
             intent = message.get(INTENT) or {}
             if reading is None:
                 continue
-            refined = refine(intent.get("name"), reading, message.get(TEXT) or "")
+            names_toolkit = any(entity.get("entity") == "toolkit" for entity in message.get(ENTITIES) or [])
+            refined = refine(intent.get("name"), reading, message.get(TEXT) or "", names_toolkit)
             if refined is None:
                 continue
             confidence = max(RULE_CONFIDENCE, float(intent.get("confidence") or 0.0))

@@ -85,3 +85,17 @@ def test_short_real_answers_stay(reader, text):
 )
 def test_statements_inside_other_intents(reader, intent, text, expected):
     assert refine(intent, reader.read(text), text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, names_toolkit, expected",
+    [
+        ("If I moved into data engineering, what tools would I be working with?", True, "ask_toolkit"),
+        ("suppose I became a product manager, what skills would I need?", True, "ask_toolkit"),
+        # Without a toolkit, or asking what would change, it stays a "what if".
+        ("If I said yes to pipelines, what tools would I need?", False, None),
+        ("what if I liked data engineering, what would you recommend?", True, None),
+    ],
+)
+def test_what_ifs_asking_about_a_toolkits_work_are_toolkit_questions(reader, text, names_toolkit, expected):
+    assert refine("what_if", reader.read(text), text, names_toolkit) == expected

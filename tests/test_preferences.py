@@ -230,3 +230,31 @@ def test_informal_spellings_contrasts_and_idioms(reader, text, expected):
 def test_generic_answers_in_other_words(reader, text, stance):
     reading = reader.read(text)
     assert (reading.stance, reading.stated) == (stance, ())
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Leaving one thing for another: against the first, for what follows "and <verb>".
+        (
+            "I want to step away from frontend work and focus on data pipelines",
+            {"user_interfaces": False, "data_infrastructure": True},
+        ),
+        (
+            "I'd be glad to step away from the keyboard and spend my days on market research, user interviews and guiding a team",
+            {"product_strategy": True},
+        ),
+        ("I'd love to move away from babysitting models and into building APIs", {"server_side": True}),
+        # Only an "and" that turns to a new pursuit resumes: here both are left behind.
+        ("I'd like to move away from CSS and JavaScript", {"user_interfaces": False}),
+        ("I want to get away from pipelines", {"data_infrastructure": False}),
+        # "burned me out" and the like, with words between.
+        ("being on call for our clusters every other week burned me out", {"automation": False}),
+        # "on call" yields to the service the person was on call for.
+        ("I don't want to be on call for another inference service", {"ml_production": False}),
+        ("the week I made our Go service handle ten times the traffic was my best week", {"server_side": True}),
+        ("the meetings where we decided where the product was heading were my favourite", {"product_strategy": True}),
+    ],
+)
+def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
+    assert prefs(reader, text) == expected
