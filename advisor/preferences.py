@@ -238,7 +238,10 @@ class PreferenceReader:
         stance += [(p, POSITIVE) for p in self._phrases(cues["positive"])]
         stance += [(p, NEGATIVE) for p in self._phrases(cues["negative"]) if not (len(p) == 1 and p[0] in self._negators)]
         # "step away from X and spend my time on Y": against X, and on to Y (see _clauses).
-        self._departures = self._phrases(cues.get("departures", []))
+        departures = cues.get("departures", [])
+        self._departures = self._phrases(d for d in departures if " ... " not in d)
+        # "leave pixels behind and work on text models": a gapped departure (also a negative_gapped cue).
+        self._gapped_departures = [tuple(self._lemmas(part) for part in d.split(" ... ", 1)) for d in departures if " ... " in d]
         self._departure_turns = {seq[0] for seq in self._phrases(cues.get("departure_turns", [])) if len(seq) == 1}
         stance += [(p, NEGATIVE) for p in self._departures]
         stance += [(p, NEUTRAL) for p in self._phrases(cues["neutral"])]
@@ -473,7 +476,7 @@ class PreferenceReader:
         question_from = 0  # the first clause a question mark can reach
         i = 0
         while i < len(lemmas):
-            departed = departed or bool(_match_at(lemmas, i, self._departures))
+            departed = departed or self._departs_at(lemmas, i)
             if i == 1 and lemmas[0] in self._interjections and lemmas[1] in self._clause_openers and not {0, 1} <= consumed:
                 # "no I'd rather do frontend": the answer word is a clause of its own.
                 clauses.append(_Clause(0, 0, coarse, sentence))
@@ -527,6 +530,17 @@ class PreferenceReader:
                 _Clause(start, len(lemmas) - 1, coarse, sentence, flipped=flip_next, negated=negate_next, resumes=resume_next)
             )
         return clauses
+
+    def _departs_at(self, lemmas: Sequence[str], i: int) -> bool:
+        """Whether a departure ("step away from", "leave ... behind") starts at ``i``."""
+        if _match_at(lemmas, i, self._departures):
+            return True
+        for head, tail in self._gapped_departures:
+            if tuple(lemmas[i : i + len(head)]) == head:
+                window = lemmas[i + len(head) : i + len(head) + STANCE_GAP + len(tail)]
+                if next(iter(_find(window, tail)), None) is not None:
+                    return True
+        return False
 
     def _mark_unpunctuated_questions(self, clauses: list[_Clause], words: Sequence[str]) -> None:
         """Mark clauses phrased as questions, with or without a question mark.
@@ -590,7 +604,7 @@ class PreferenceReader:
                         )
                         last = -value if near % 2 else value
                         score += last
-                        if not _match_at(lemmas, i, self._departures):
+                        if not self._departs_at(lemmas, i):
                             onward += last
                 elif i not in consumed and lemmas[i] in self._negators:
                     negations += 1

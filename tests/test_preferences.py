@@ -258,3 +258,18 @@ def test_generic_answers_in_other_words(reader, text, stance):
 )
 def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
     assert prefs(reader, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("honestly I'd be happy to leave pixels behind and work on text models", {"ml_production": True}),
+        ("I'd like to leave frontend behind and focus on backend APIs", {"user_interfaces": False, "server_side": True}),
+        ("I want to leave machine learning behind", {"ml_production": False}),
+        ("data engineering and ML in production are both on my list", {"data_infrastructure": True, "ml_production": True}),
+        ("i like the idea of leading a product", {"product_strategy": True}),
+        ("what I like most is taking a model out of a notebook and making it run for customers", {"ml_production": True}),
+    ],
+)
+def test_gapped_departures_and_more_topics(reader, text, expected):
+    assert prefs(reader, text) == expected
