@@ -365,10 +365,11 @@ class PreferenceReader:
         lemmas = [t.lemma for t in tokens]
         spans = self._stance_spans(lemmas)
         consumed = {i for (first, last, _) in spans for i in range(first, last + 1)}
-        clauses = self._clauses(lemmas, consumed)
+        departures = self._departure_starts(lemmas)
+        clauses = self._clauses(lemmas, consumed, departures)
         words = [text[t.start : t.end].lower() for t in tokens]
         self._mark_unpunctuated_questions(clauses, words)
-        self._own_polarity(clauses, lemmas, words, spans, consumed)
+        self._own_polarity(clauses, lemmas, words, spans, consumed, departures)
         matches = self._topic_matches(lemmas, clauses) + self._entity_matches(doc, tokens)
         # A topic word inside an idiom is no topic ("not my style" is not about CSS).
         idioms = {i for (first, last, kind) in spans if kind != NEUTRAL and last > first for i in range(first, last + 1)}
@@ -447,12 +448,11 @@ class PreferenceReader:
         for first_part, second_part, kind in self._gapped:
             for first in _find(lemmas, first_part):
                 start = first + len(first_part)
-                window = lemmas[start : start + STANCE_GAP + len(second_part)]
-                hit = next(iter(_find(window, second_part)), None)
+                hit = _gapped_tail(lemmas, start, second_part)
                 if hit is None:
                     continue
                 head = list(range(first, start))
-                tail = list(range(start + hit, start + hit + len(second_part)))
+                tail = list(range(hit, hit + len(second_part)))
                 if taken.intersection(head + tail):
                     continue
                 taken.update(head + tail)
@@ -468,7 +468,7 @@ class PreferenceReader:
         spans.sort(key=lambda s: s[0])
         return spans
 
-    def _clauses(self, lemmas: Sequence[str], consumed: set[int]) -> list[_Clause]:
+    def _clauses(self, lemmas: Sequence[str], consumed: set[int], departures: set[int]) -> list[_Clause]:
         clauses: list[_Clause] = []
         coarse = sentence = 0
         start = 0
@@ -476,7 +476,7 @@ class PreferenceReader:
         question_from = 0  # the first clause a question mark can reach
         i = 0
         while i < len(lemmas):
-            departed = departed or self._departs_at(lemmas, i)
+            departed = departed or i in departures
             if i == 1 and lemmas[0] in self._interjections and lemmas[1] in self._clause_openers and not {0, 1} <= consumed:
                 # "no I'd rather do frontend": the answer word is a clause of its own.
                 clauses.append(_Clause(0, 0, coarse, sentence))
@@ -531,16 +531,12 @@ class PreferenceReader:
             )
         return clauses
 
-    def _departs_at(self, lemmas: Sequence[str], i: int) -> bool:
-        """Whether a departure ("step away from", "leave ... behind") starts at ``i``."""
-        if _match_at(lemmas, i, self._departures):
-            return True
+    def _departure_starts(self, lemmas: Sequence[str]) -> set[int]:
+        """Where a departure ("step away from", "leave ... behind") starts."""
+        starts = {first for phrase in self._departures for first in _find(lemmas, phrase)}
         for head, tail in self._gapped_departures:
-            if tuple(lemmas[i : i + len(head)]) == head:
-                window = lemmas[i + len(head) : i + len(head) + STANCE_GAP + len(tail)]
-                if next(iter(_find(window, tail)), None) is not None:
-                    return True
-        return False
+            starts.update(first for first in _find(lemmas, head) if _gapped_tail(lemmas, first + len(head), tail) is not None)
+        return starts
 
     def _mark_unpunctuated_questions(self, clauses: list[_Clause], words: Sequence[str]) -> None:
         """Mark clauses phrased as questions, with or without a question mark.
@@ -577,7 +573,13 @@ class PreferenceReader:
         return head in self._subject_auxiliaries and bool(rest) and rest[0] in self._question_subjects
 
     def _own_polarity(
-        self, clauses: list[_Clause], lemmas: Sequence[str], words: Sequence[str], spans, consumed: set[int]
+        self,
+        clauses: list[_Clause],
+        lemmas: Sequence[str],
+        words: Sequence[str],
+        spans,
+        consumed: set[int],
+        departures: set[int],
     ) -> None:
         """Polarity from each clause's own words; on a tie the last cue wins ("I'd rather avoid")."""
         starts = {s[0]: s for s in spans}
@@ -604,7 +606,7 @@ class PreferenceReader:
                         )
                         last = -value if near % 2 else value
                         score += last
-                        if not self._departs_at(lemmas, i):
+                        if i not in departures:
                             onward += last
                 elif i not in consumed and lemmas[i] in self._negators:
                     negations += 1
@@ -860,6 +862,13 @@ def _find(seq: Sequence[str], phrase: Sequence[str]) -> Iterable[int]:
     for i in range(len(seq) - n + 1):
         if tuple(seq[i : i + n]) == tuple(phrase):
             yield i
+
+
+def _gapped_tail(seq: Sequence[str], start: int, tail: Sequence[str]) -> Optional[int]:
+    """Where ``tail`` starts within STANCE_GAP words after ``start`` (a gapped cue's second part), if it does."""
+    window = seq[start : start + STANCE_GAP + len(tail)]
+    hit = next(iter(_find(window, tail)), None)
+    return None if hit is None else start + hit
 
 
 def _match_at(seq: Sequence[str], i: int, phrases: Sequence[tuple[str, ...]]) -> int:

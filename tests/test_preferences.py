@@ -254,15 +254,7 @@ def test_generic_answers_in_other_words(reader, text, stance):
         ("I don't want to be on call for another inference service", {"ml_production": False}),
         ("the week I made our Go service handle ten times the traffic was my best week", {"server_side": True}),
         ("the meetings where we decided where the product was heading were my favourite", {"product_strategy": True}),
-    ],
-)
-def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
-    assert prefs(reader, text) == expected
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
+        # Gapped departures, and more topics.
         ("honestly I'd be happy to leave pixels behind and work on text models", {"ml_production": True}),
         ("I'd like to leave frontend behind and focus on backend APIs", {"user_interfaces": False, "server_side": True}),
         ("I want to leave machine learning behind", {"ml_production": False}),
@@ -271,5 +263,5 @@ def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
         ("what I like most is taking a model out of a notebook and making it run for customers", {"ml_production": True}),
     ],
 )
-def test_gapped_departures_and_more_topics(reader, text, expected):
+def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
     assert prefs(reader, text) == expected
