@@ -66,8 +66,13 @@ class _Counter:
 class CountVectorsFeaturizer(RasaCountVectorsFeaturizer):
     """Rasa's ``CountVectorsFeaturizer``, counting one message's features directly."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per attribute: the vectorizer a counter was built from, and the counter.
+        self._counters: Dict[str, Tuple[Any, _Counter]] = {}
+
     def _counter(self, attribute: str) -> Optional[_Counter]:
-        counters = self.__dict__.setdefault("_counters", {})
+        counters = self._counters
         vectorizer = self.vectorizers.get(attribute) if self.vectorizers else None
         if vectorizer is None or getattr(vectorizer, "vocabulary_", None) is None:
             return None

@@ -35,7 +35,7 @@ import logging
 from collections import OrderedDict
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
-from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer
 from rasa.core.policies import rule_policy as rasa_rule_policy
 from rasa.core.policies.policy import SupportedData
 from rasa.shared.core.domain import Domain, State
@@ -70,17 +70,12 @@ class _History:
         """Replay the events after those seen so far (``generate_all_prior_trackers``' steps)."""
         for event in events[len(self.events) :]:
             if isinstance(event, ActionExecuted):
-                self.states.append(_normalised(self.domain.get_active_state(self.replay)))
+                state = self.domain.get_active_state(self.replay)
+                # As the featurizer leaves every state but the last: the intent, not also the text.
+                TrackerFeaturizer._remove_user_text_if_intent([[state]])
+                self.states.append(state)
             self.replay.update(event)
             self.events.append(event)
-
-
-def _normalised(state: State) -> State:
-    """The state as the featurizer leaves every state but the last: intent, no text, when both are there."""
-    user = state.get("user")
-    if user and user.get("intent") and user.get("text"):
-        del user["text"]
-    return state
 
 
 class StateHistories:
@@ -93,8 +88,9 @@ class StateHistories:
     def past_states(self, tracker: DialogueStateTracker, domain: Domain) -> List[State]:
         """The states ``tracker.past_states(domain)`` gives, as a new list.
 
-        All but the last are shared with later calls and already normalised (see
-        :func:`_normalised`); callers must not change them. The last is new.
+        All but the last are shared with later calls, already as the featurizer
+        leaves them (``_remove_user_text_if_intent``); callers must not change
+        them otherwise. The last is new.
         """
         events = tracker.applied_events()
         history = self._by_sender.get(tracker.sender_id)
