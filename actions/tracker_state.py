@@ -100,9 +100,11 @@ def reading_from_tracker(tracker: Tracker, catalogue: Catalogue) -> Reading:
             )
         )
     stance = next((e for e in trusted_entities(tracker, "stance") if e.get("value") in ("yes", "no", "unsure")), None)
-    revision = frozenset({"revision"}) if trusted_entities(tracker, "revision") else frozenset()
+    signals = {"revision"} if trusted_entities(tracker, "revision") else set()
+    if stance is not None and stance.get("answer_word") is True:
+        signals.add("answer_word")
     return Reading(
-        signals=revision,
+        signals=frozenset(signals),
         preferences=tuple(prefs),
         stance=stance["value"] if stance else None,
         stance_said=str(stance.get("said", "")) if stance else "",

@@ -93,8 +93,15 @@ def _collect(state: State, turn: Turn, pending: Optional[Question]) -> tuple[dic
         for pref in turn.reading.stated:
             if pref.value is None:
                 continue
-            if pending is not None and pref.question_id == pending.id and pref.weak and stance in (YES, NO):
-                continue  # "no, I'd miss coding": the plain answer beats an indirect reading
+            if (
+                pending is not None
+                and pref.question_id == pending.id
+                and stance in (YES, NO)
+                and (pref.weak or ("answer_word" in turn.reading.signals and pref.value != (stance == YES)))
+            ):
+                # "no, I'd miss coding": the plain answer beats an indirect reading; "yes,
+                # shipping models to prod, not just images": an answer word beats a misreading.
+                continue
             earlier = state.answers.get(pref.question_id)
             if (
                 pending is not None
@@ -112,14 +119,32 @@ def _collect(state: State, turn: Turn, pending: Optional[Question]) -> tuple[dic
     unsure = False
     if pending is not None and pending.id not in updates:
         pref = turn.reading.for_question(pending.id)
-        if pref is not None and pref.value is None:
-            unsure = True
+        plain_answer = "answer_word" in turn.reading.signals and stance in (YES, NO)
+        if pref is not None and pref.value is None and not plain_answer:
+            unsure = True  # (but "yes, though deploying models can be a pain" is a yes)
         elif stance in (YES, NO):
             said = turn.reading.stance_said or turn.text
             updates[pending.id] = AnswerRecord(pending.id, stance == YES, ASKED, said)
         elif stance == UNSURE:
             unsure = True
     return updates, unsure
+
+
+def _implied(catalogue: Catalogue, state: State, updates: dict[str, AnswerRecord]) -> dict[str, AnswerRecord]:
+    """A "no" to a part of a combined question is a "no" to the whole, when that is still open.
+
+    Full stack is front end and back end: after "I'd like to stay away from the
+    backend side entirely" asking "do you want to build both?" would ask what
+    the person has already said.
+    """
+    implied: dict[str, AnswerRecord] = {}
+    for question in catalogue.questions:
+        if not question.combines or question.id in updates or state.answers.get(question.id) is not None:
+            continue
+        refusal = next((updates[p] for p in question.combines if p in updates and updates[p].value is False), None)
+        if refusal is not None:
+            implied[question.id] = AnswerRecord(question.id, False, VOLUNTEERED, refusal.said)
+    return implied
 
 
 def advance(catalogue: Catalogue, state: State, turn: Turn) -> Result:
@@ -139,6 +164,7 @@ def advance(catalogue: Catalogue, state: State, turn: Turn) -> Result:
             return record(catalogue, state, settled, turn.intent)
 
     updates, unsure = _collect(state, turn, pending)
+    updates.update(_implied(catalogue, state, updates))
     if unsure and not updates and pending is not None:
         if state.explained != pending.id:
             reply.say(replies.explanation(pending))

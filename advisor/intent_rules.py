@@ -10,7 +10,8 @@ two cases, and there its reading decides:
   generic yes/no, ...);
 * a message the classifier took for a plain yes or no (affirm / deny) and
   that names no topic is the answer its words say: "sure" is affirm, "no
-  clue" is unsure, "count me out" is deny. A classifier's "unsure" stays
+  clue" is unsure, "count me out" is deny - and where the words agree with
+  the classifier, the answer takes the rule's confidence. A classifier's "unsure" stays
   unless the message opens with an answer word ("sure", "nope"): the many
   ways of not knowing ("I might, I might not") are where words mislead.
 
@@ -26,6 +27,8 @@ two cases, and there its reading decides:
   topic, which the classifier took for out of scope or a request, or for a
   yes or no it was unsure of ("I'd find that draining", "doing that every
   day would make me dread Mondays"), is the answer its words say;
+* a message that ends on its answer ("I've gone off it over the years, so
+  no"; "at first yes, but now it bores me"), naming no topic, is that answer;
 * a yes or no the classifier found in words that are mostly not English
   ("%re4U edO1") is a fallback: n-gram overlap is not an answer.
 
@@ -98,8 +101,25 @@ ANSWER_ONLY_OVERRULES = frozenset(
 # What the classifier makes of an evaluation of "that" it has no n-grams for
 # ("doing that every day would make me dread Monday mornings": out of scope;
 # "I'd find that draining": a "deny" it is unsure of; "that's the kind of work
-# I'd happily leave to someone else": a question about the runner-up).
-REFERRED_ANSWER_OVERRULES = frozenset({"out_of_scope", "nlu_fallback", "affirm", "deny", "ask_runner_up", "help"})
+# I'd happily leave to someone else": a question about the runner-up; "that
+# sounds like my next job": next steps; "I'd rather steer well clear of that": a
+# "why"; "if that's the job, I'm interested": a "what if" - unless it is one,
+# "suppose that sounded great to me"). Questions are never answers here.
+REFERRED_ANSWER_OVERRULES = frozenset(
+    {
+        "out_of_scope",
+        "nlu_fallback",
+        "affirm",
+        "deny",
+        "share_preference",
+        "ask_runner_up",
+        "help",
+        "ask_next_steps",
+        "what_if",
+        "ask_why",
+        "ask_why_not",
+    }
+)
 
 
 def refers_to_question(reading: Reading) -> bool:
@@ -190,8 +210,19 @@ def refine(intent: Optional[str], reading: Reading, text: str = "", names_toolki
     states_preference = any(p.explicit and p.value is not None for p in reading.stated)
     if intent in OVERRULED_BY_PREFERENCE and states_preference and not (intent == "what_if" and is_hypothetical(text)):
         return "share_preference"
-    if intent in REFERRED_ANSWER_OVERRULES and refers_to_question(reading):
+    if (
+        intent in REFERRED_ANSWER_OVERRULES
+        and refers_to_question(reading)
+        and not (intent == "what_if" and is_hypothetical(text))
+    ):
         return GENERIC_ANSWERS[reading.stance]  # "I'd find that draining": a "no" to the question
+    if (
+        "concludes" in reading.signals
+        and reading.stance in (YES, NO)
+        and not reading.stated
+        and intent in (REFERRED_ANSWER_OVERRULES | ANSWER_ONLY_OVERRULES)
+    ):
+        return GENERIC_ANSWERS[reading.stance]  # "I've gone off it over the years, so no"
     if intent in ("affirm", "deny") and reading.stance is None and "unknown_words" in reading.signals:
         return "nlu_fallback"  # "%re4U edO1" is not a "yes", however confident the n-grams
     if intent in ANSWER_ONLY_OVERRULES and "answer_only" in reading.signals and reading.stance in GENERIC_ANSWERS:
@@ -199,6 +230,7 @@ def refine(intent: Optional[str], reading: Reading, text: str = "", names_toolki
     if not reading.preferences and reading.stance in GENERIC_ANSWERS:
         opens_with_answer = "interjection" in reading.signals and reading.stance != UNSURE
         if intent in ("affirm", "deny") or (intent == "unsure" and opens_with_answer):
-            refined = GENERIC_ANSWERS[reading.stance]
-            return refined if refined != intent else None
+            # Where words and n-grams agree ("I'd turn that offer down": a "deny" at 0.34),
+            # the answer is as certain as a rule makes it.
+            return GENERIC_ANSWERS[reading.stance]
     return None

@@ -70,7 +70,10 @@ class Preference:
 
 # What a reading noticed that the intent classifier gets as features
 # (components/cue_featurizer.py); Reading.signals also holds answer_only,
-# unknown_words and revision, which only the rules use.
+# unknown_words, revision and concludes (the message ends on its answer: "...,
+# so no", "at first yes, but now it bores me"), which only the rules use, and
+# answer_word (a bare answer opening or concluding the message), which the
+# dialogue uses.
 SIGNALS = (
     "topic",
     "explicit",
@@ -139,6 +142,11 @@ class _Clause:
     contrast: bool = False  # "not Y" after "X,": a negation that only sets Y against X
     resumes: bool = False  # "... and spend my time on Y" after "step away from X": what the person goes on to
     onward: int = 1  # the liking of its words other than a departure, for a clause that resumes after it
+    departs: bool = False  # holds a departure ("step away from", "leave ... behind")
+    rhetorical: bool = False  # "who doesn't love ...": a statement of liking
+    narrows: bool = False  # opens with "just" / "only": what is kept after "not X,"
+    returns: bool = False  # "couldn't wait to get back to ...": away from what came before
+    bygone: bool = False  # "I used to ...", "at first ...": how the person felt before
 
 
 @dataclass(frozen=True)
@@ -260,6 +268,21 @@ class PreferenceReader:
         self._negating_breaks = {seq for seq in self._phrases(cues["negating_breaks"], keep_glue=True)}
         self._turning_breaks = {seq for seq in self._phrases(cues.get("turning_breaks", []), keep_glue=True)}
         self._interjections = {seq[0] for seq in self._phrases(cues["interjections"]) if len(seq) == 1}
+        self._rhetorical = self._phrases(cues.get("rhetorical_openers", []))
+        self._relative_pronouns = frozenset(cues.get("relative_pronouns", []))
+        self._concluding_words = frozenset(self._lemma(w) for w in cues.get("concluding_words", []))
+        self._subject_negators = frozenset(cues.get("subject_negators", []))
+        self._narrowing_words = frozenset(cues.get("narrowing_words", []))
+        self._returns = self._phrases(cues.get("returns", []))
+        # Compared as typed, not by lemma: "I thought I'd" is bygone, "I think I'd" is not.
+        self._guarded = {
+            self._lemma(cue.strip()): frozenset(self._lemma(w) for w in before.split())
+            for cue, before in (entry.split(":", 1) for entry in cues.get("guarded_cues", []))
+        }
+        self._bygone = [
+            tuple(t.text for t in nlp.make_doc(m.lower()) if t.text not in _GLUE) for m in cues.get("bygone_markers", [])
+        ]
+        self._together = self._phrases(cues.get("together_words", []))
         self._clause_openers = {seq[0] for seq in self._phrases(cues["clause_openers"]) if len(seq) == 1}
         self._fillers = {seq[0] for seq in self._phrases(cues["fillers"]) if len(seq) == 1}
         self._revision = self._phrases(cues.get("revision", []))
@@ -368,22 +391,27 @@ class PreferenceReader:
         departures = self._departure_starts(lemmas)
         clauses = self._clauses(lemmas, consumed, departures)
         words = [text[t.start : t.end].lower() for t in tokens]
+        self._mark_clauses(clauses, lemmas, words)
         self._mark_unpunctuated_questions(clauses, words)
-        self._own_polarity(clauses, lemmas, words, spans, consumed, departures)
         matches = self._topic_matches(lemmas, clauses) + self._entity_matches(doc, tokens)
         # A topic word inside an idiom is no topic ("not my style" is not about CSS).
         idioms = {i for (first, last, kind) in spans if kind != NEUTRAL and last > first for i in range(first, last + 1)}
         matches = [m for m in matches if not m.tokens <= idioms]
+        # ... and a stance word inside a topic's name is no stance ("pixel perfect", "look good").
+        named = [(a, b) for m in matches for a, b in m.parts if b > a]
+        spans = [s for s in spans if not any(a <= s[0] and s[1] <= b and s[1] - s[0] < b - a for a, b in named)]
+        self._own_polarity(clauses, lemmas, words, spans, consumed, departures)
+        self._weigh_comparisons(clauses)
+        self._settle_bygones(clauses)
         for match in matches:
             clause = self._clause_of(clauses, match.first)
             if clause is not None:
                 clause.topical = True
         self._borrow_polarity(clauses)
         matches = self._drop_weak(self._drop_contained(self._drop_split(matches, clauses)), clauses)
-        matches = self._combine(matches, clauses)
+        matches = self._combine(matches, clauses, lemmas)
         reading = self._reading(text, tokens, clauses, matches)
-        signals = self._signals(reading, lemmas, spans, clauses)
-
+        signals = self._signals(reading, lemmas, spans, clauses) | reading.signals
         return Reading(reading.preferences, reading.stance, reading.stance_said, signals)
 
     def _signals(self, reading: Reading, lemmas: Sequence[str], spans, clauses: Sequence[_Clause]) -> frozenset[str]:
@@ -460,7 +488,10 @@ class PreferenceReader:
                 spans.append((head[0], head[-1], kind))
                 spans.append((tail[0], tail[-1], NEUTRAL))
         for phrase, kind in self._stance_phrases:
+            guard = self._guarded.get(phrase[0]) if len(phrase) == 1 else None
             for first in _find(lemmas, phrase):
+                if guard is not None and (first == 0 or lemmas[first - 1] not in guard):
+                    continue  # "putting models into production" likes nothing
                 rng = range(first, first + len(phrase))
                 if not taken.intersection(rng):
                     taken.update(rng)
@@ -490,6 +521,8 @@ class PreferenceReader:
                     ("list", self._list_breaks),
                 ):
                     length = _match_at(lemmas, i, phrases)
+                    if length and kind == "contrast" and i == start and lemmas[i] == "over":
+                        length = 0  # "over the years I've ...": nothing before it to set against
                     if length:
                         brk = (kind, length)
                         break
@@ -531,6 +564,19 @@ class PreferenceReader:
             )
         return clauses
 
+    def _mark_clauses(self, clauses: Sequence[_Clause], lemmas: Sequence[str], words: Sequence[str]) -> None:
+        """What each clause's words make of it: rhetorical, narrowing, a return, bygone."""
+        for clause in clauses:
+            clause.rhetorical = bool(_match_at(lemmas, clause.first, self._rhetorical))
+            clause.narrows = lemmas[clause.first] in self._narrowing_words
+            window = lemmas[clause.first : clause.last + 1]
+            clause.returns = any(True for phrase in self._returns for _ in _find(window, phrase))
+            # "at first juggling front end and back end felt overwhelming": the whole list.
+            typed = words[clause.first : clause.last + 1]
+            clause.bygone = any(True for phrase in self._bygone for _ in _find(typed, phrase)) or any(
+                c.bygone and c.coarse == clause.coarse for c in clauses if c.last < clause.first
+            )
+
     def _departure_starts(self, lemmas: Sequence[str]) -> set[int]:
         """Where a departure ("step away from", "leave ... behind") starts."""
         starts = {first for phrase in self._departures for first in _find(lemmas, phrase)}
@@ -552,6 +598,9 @@ class PreferenceReader:
             for later in clauses[index:]:
                 if later.sentence == clause.sentence:
                     later.question = True
+        for clause in clauses:
+            # "who doesn't love a clean REST API?" asks nothing, with or without its "?".
+            clause.question = clause.question and not clause.rhetorical
 
     def _opens_question(self, words: Sequence[str]) -> bool:
         # Contractions come apart in the tokenizer ("isn't" -> "is" + "n't"):
@@ -566,7 +615,10 @@ class PreferenceReader:
             return False
         head, rest = joined[0], joined[1:]
         if head in self._question_words or any(head == w + "'s" for w in self._question_words):
-            # "what I enjoy is APIs", "what excites me is data": a statement.
+            # "what I enjoy is APIs", "what excites me is data", "when I picture doing
+            # that": statements ("when do I ...", "what would I ..." still ask).
+            if head == "when":
+                return not (rest and rest[0] in self._first_person)
             return not (head == "what" and self._first_person.intersection(rest[:4]))
         if head in self._question_auxiliaries:
             return True
@@ -581,13 +633,20 @@ class PreferenceReader:
         consumed: set[int],
         departures: set[int],
     ) -> None:
-        """Polarity from each clause's own words; on a tie the last cue wins ("I'd rather avoid")."""
+        """Polarity from each clause's own words; on a tie the last cue wins ("I'd rather avoid").
+
+        In a clause with a departure, the cues before it tell how the person feels
+        about leaving: "X is exactly what I want to leave behind" is against X, "I'd
+        hate to step away from coding" for it.
+        """
         starts = {s[0]: s for s in spans}
         for clause in clauses:
             score = 0
             last = 0
             onward = 0  # the score without departures ("glad to" in "glad to step away from")
+            leaving, leaving_last, leaving_cues = 0, 0, 0  # the cues before the first departure
             negations = 1 if clause.negated else 0
+            rhetorical_end = clause.first + (_match_at(lemmas, clause.first, self._rhetorical) if clause.rhetorical else 0)
             negators_at: list[int] = []
             carried: list[int] = []
             for i in range(clause.first, clause.last + 1):
@@ -595,7 +654,8 @@ class PreferenceReader:
                 if span is not None:
                     kind = span[2]
                     if kind == UNSURE:
-                        clause.unsure = True
+                        # "a model that customers depend on" describes it: no doubt of the person's.
+                        clause.unsure = clause.unsure or not self._after_relative_pronoun(lemmas, clause, i, reach=3)
                     elif kind in (POSITIVE, NEGATIVE):
                         value = 1 if kind == POSITIVE else -1
                         # A negator reaches a cue a few words on ("don't really
@@ -606,10 +666,18 @@ class PreferenceReader:
                         )
                         last = -value if near % 2 else value
                         score += last
-                        if i not in departures:
+                        if i in departures:
+                            clause.departs = True
+                        else:
                             onward += last
-                elif i not in consumed and lemmas[i] in self._negators:
-                    negations += 1
+                            if not clause.departs:
+                                leaving, leaving_last, leaving_cues = leaving + last, last, leaving_cues + 1
+                elif i not in consumed and lemmas[i] in self._negators and i >= rhetorical_end:
+                    # "that never falls over", "nobody sees" describe a thing: no "no" without a cue.
+                    if not (
+                        self._after_relative_pronoun(lemmas, clause, i) or self._stands_for_subject(lemmas, words, clause, i)
+                    ):
+                        negations += 1
                     carrier = self._carrier_after(lemmas, i, clause.last)
                     if carrier is None:
                         negators_at.append(i)
@@ -622,12 +690,74 @@ class PreferenceReader:
             clause.onward = -1 if onward < 0 else 1
             if clause.unsure:
                 continue
-            if score or last:
+            if clause.departs and leaving_cues:
+                clause.polarity = -((1 if leaving > 0 else -1) if leaving else leaving_last)
+            elif score or last:
                 clause.polarity = (1 if score > 0 else -1) if score else last
             elif negations:
                 clause.polarity = -1
             clause.own = clause.polarity is not None
             clause.contrast = not score and not last and bool(negations) and lemmas[clause.first] in self._negators
+
+    def _after_relative_pronoun(self, lemmas: Sequence[str], clause: _Clause, word: int, reach: int = 2) -> bool:
+        """A word opening a relative clause ("a schema that (simply) never falls over")."""
+        for back in range(1, reach + 1):
+            at = word - back
+            if at > clause.first and lemmas[at] in self._relative_pronouns:
+                return True
+        return False
+
+    def _stands_for_subject(self, lemmas: Sequence[str], words: Sequence[str], clause: _Clause, negator: int) -> bool:
+        """A negator that is the subject of a verb in the third person ("the logic nobody sees")."""
+        after = negator + 1
+        return (
+            lemmas[negator] in self._subject_negators
+            and after <= clause.last
+            and words[after] != lemmas[after]
+            and words[after].endswith("s")
+        )
+
+    @staticmethod
+    def _weigh_comparisons(clauses: list[_Clause]) -> None:
+        """ "I'd rather A than B": B is liked less than A, whatever its own words say.
+
+        "I'd rather move away from machine learning than spend my days deploying
+        models" is against both; "I'd miss writing code far too much to move into a
+        roadmap role" against the role. The liking of A is that of its words other
+        than a departure (the wish to leave, in the first example). A B with no
+        earlier clause to weigh against borrows a polarity later, flipped.
+        """
+        for index, clause in enumerate(clauses):
+            if not clause.flipped or clause.unsure or clause.question:
+                continue
+            before = next(
+                (
+                    c
+                    for c in reversed(clauses[:index])
+                    if c.sentence == clause.sentence and c.own and not c.unsure and not c.question and not c.flipped
+                ),
+                None,
+            )
+            if before is not None and before.polarity is not None:
+                clause.polarity = -(before.onward if before.departs else before.polarity)
+
+    @staticmethod
+    def _settle_bygones(clauses: list[_Clause]) -> None:
+        """What the person felt before yields to how things stand now.
+
+        "I used to think shipping models was someone else's job, but these days it
+        is what I enjoy most", "I thought I'd love pipelines until I maintained them
+        for a year - never again", "at first I wasn't sold, but now I really enjoy
+        it": a clause holding a bygone marker takes the polarity of the next clause
+        with a polarity of its own, and gives none (no stance, nothing to borrow).
+        With nothing after it, it keeps its own.
+        """
+        for index, clause in enumerate(clauses):
+            if not clause.bygone:
+                continue
+            now = next((c for c in clauses[index + 1 :] if c.own and not c.bygone and not c.question and not c.unsure), None)
+            if now is not None:
+                clause.polarity, clause.own = now.polarity, False
 
     def _tells_surprise(self, lemmas: Sequence[str], words: Sequence[str], negator: int, carrier: int) -> bool:
         """A verb of expecting in the past after the negator: "never thought", "didn't expect"."""
@@ -663,7 +793,8 @@ class PreferenceReader:
                 clause.polarity = (clause.polarity if clause.own else 1) * (following.polarity or 1)
                 clause.answered = True
             elif not clause.own and not clause.unsure:
-                clause.polarity = following.polarity
+                # "I stood in as product owner and couldn't wait to get back to engineering": against it.
+                clause.polarity = -following.polarity if following.returns and following.polarity else following.polarity
             else:
                 continue
             following.lent = True
@@ -680,13 +811,14 @@ class PreferenceReader:
                 clause.polarity = own[index] = clauses[index - 1].onward
                 continue
             same = [j for j in range(len(clauses)) if clauses[j].sentence == clause.sentence]
-            borrowed = next(
-                (own[j] for j in reversed(same) if j < index and own[j] is not None and not clauses[j].question), None
-            )
+            earlier = next((j for j in reversed(same) if j < index and own[j] is not None and not clauses[j].question), None)
+            borrowed = None if earlier is None else own[earlier]
+            if earlier is not None and clauses[earlier].contrast and clause.narrows:
+                borrowed = -own[earlier]  # "not the whole stack, just APIs": for what "just" keeps
             if borrowed is None:
                 later = next((j for j in same if j > index and own[j] is not None), None)
                 if later is not None:
-                    borrowed = -own[later] if clauses[later].contrast else own[later]
+                    borrowed = -own[later] if clauses[later].contrast or clauses[later].returns else own[later]
             if borrowed is not None:
                 clause.polarity = borrowed
             if clause.flipped:
@@ -746,12 +878,14 @@ class PreferenceReader:
                 kept.append(match)
         return kept
 
-    def _combine(self, matches: list[_Match], clauses: Sequence[_Clause]) -> list[_Match]:
+    def _combine(self, matches: list[_Match], clauses: Sequence[_Clause], lemmas: Sequence[str]) -> list[_Match]:
         """Topics liked together in one clause that amount to another ("React and Postgres").
 
         A liking for all the parts becomes a liking for the whole (and the parts
         are not separate answers); a dislike of all the parts is a dislike of
-        the whole as well as of each part.
+        the whole as well as of each part - unless the words say it is doing
+        them together that is disliked ("juggling React and migrations in the
+        same sprint"), which is a dislike of the whole only.
         """
         for whole, parts in self._combined:
             by_clause: dict[int, list[_Match]] = {}
@@ -761,6 +895,10 @@ class PreferenceReader:
                     by_clause.setdefault(clause.coarse, []).append(match)
             for found in by_clause.values():
                 questions = {m.cue.question_id for m in found}
+                if whole in questions and self._says_together(lemmas, clauses, found[0]):
+                    # "doing both the UI and the server side at once": about the whole only.
+                    matches = [m for m in matches if m not in found or m.cue.question_id not in parts]
+                    continue
                 if whole in questions or not parts <= questions:
                     continue
                 members = [m for m in found if m.cue.question_id in parts and not m.cue.inverted]
@@ -769,9 +907,18 @@ class PreferenceReader:
                     continue
                 tokens = frozenset().union(*(m.tokens for m in members))
                 combined = _Match(_Cue(whole, (), False), tokens, [(min(tokens), max(tokens))])
-                positive = polarities == {1}
-                matches = [m for m in matches if not (positive and m in members)] + [combined]
+                whole_only = polarities == {1} or self._says_together(lemmas, clauses, found[0])
+                matches = [m for m in matches if not (whole_only and m in members)] + [combined]
         return matches
+
+    def _says_together(self, lemmas: Sequence[str], clauses: Sequence[_Clause], match: _Match) -> bool:
+        """The words of the match's clause group speak of doing things together ("at once", "juggle")."""
+        clause = self._clause_of(clauses, match.first)
+        group = [c for c in clauses if clause is not None and c.coarse == clause.coarse]
+        if not group:
+            return False
+        window = lemmas[group[0].first : group[-1].last + 1]
+        return any(True for phrase in self._together for _ in _find(window, phrase))
 
     def _drop_weak(self, matches: list[_Match], clauses: Sequence[_Clause]) -> list[_Match]:
         """A weak cue ("~ml", "!code") counts only when its clause names no other topic.
@@ -841,20 +988,60 @@ class PreferenceReader:
                 chosen[pref.question_id] = (rank, pref)
         # The stance is what the person says before naming any topic ("no, I'd
         # rather do interfaces"); after a topic it is about that topic.
-        stance, stance_said = None, ""
-        for clause in clauses:
+        stance, stance_said, answer_word, concludes = None, "", False, False
+        for index, clause in enumerate(clauses):
             if clause.first >= first_topical:
                 break
             if clause.unsure:
                 stance = UNSURE
             elif clause.own and not clause.flipped and not clause.lent and not clause.question:
                 stance = YES if (clause.polarity or 0) > 0 else NO
+                answer_word = index == 0 and self._only_answer_words(tokens, clause)
+                # "at first yes, but now it bores me": how things stand now, after how they were.
+                concludes = any(c.bygone for c in clauses[:index])
             else:
                 continue
             stance_said = text[tokens[clause.first].start : tokens[clause.last].end]
             break
+        # "..., so no" / "..., so not that": an answer concluding the message. It is the
+        # answer to the question asked, as an opening "no," is, even after topics.
+        concluding = self._concluding_answer(tokens, clauses)
+        if concluding is not None and stance in (None, UNSURE, YES if concluding.polarity > 0 else NO):
+            answer_word = concludes = True
+            if stance in (None, UNSURE):  # "it depends on the team ... so yes": the conclusion stands
+                stance = YES if concluding.polarity > 0 else NO
+                stance_said = text[tokens[concluding.first].start : tokens[concluding.last].end]
         prefs = sorted((p for _, p in chosen.values()), key=lambda p: p.start)
-        return Reading(tuple(prefs), stance, stance_said)
+        signals = {name for name, on in (("answer_word", answer_word), ("concludes", concludes)) if on}
+        return Reading(tuple(prefs), stance, stance_said, frozenset(signals))
+
+    def _only_answer_words(self, tokens: Sequence[_Token], clause: _Clause, also: frozenset[str] = frozenset()) -> bool:
+        """The clause is a bare answer ("no", "nope, not really", "so not that")."""
+        lemmas = [t.lemma for t in tokens[clause.first : clause.last + 1] if t.lemma[:1].isalnum()]
+        answer = self._interjections | self._negators
+        allowed = answer | self._fillers | also
+        return any(w in answer for w in lemmas) and all(w in allowed for w in lemmas)
+
+    def _concluding_answer(self, tokens: Sequence[_Token], clauses: Sequence[_Clause]) -> Optional[_Clause]:
+        """A bare yes / no after "so", closing a message that said something before it, if there is one."""
+        trailing = [c for c in clauses if c.first > 0]
+        while trailing and not trailing[-1].own and not trailing[-1].topical and len(trailing) > 1:
+            trailing.pop()  # "so yes, that side of things": what follows the answer only points back
+        if not trailing:
+            return None
+        last = trailing[-1]
+        if not last.own or last.topical or last.question or last.unsure or last.polarity is None:
+            return None
+        # Only a conclusion ("so no"): "I love data pipelines, yes" stresses the topic.
+        before = [t.lemma for t in tokens[max(0, last.first - 2) : last.first]]
+        if "so" not in before:
+            return None
+        return last if self._only_answer_words(tokens, last, self._concluding_words) else None
+
+
+def index_of(clauses: Sequence[_Clause], clause: _Clause) -> int:
+    """Position by identity (clauses are mutable dataclasses, equal when their fields are)."""
+    return next(i for i, c in enumerate(clauses) if c is clause)
 
 
 def _find(seq: Sequence[str], phrase: Sequence[str]) -> Iterable[int]:

@@ -132,6 +132,9 @@ class PreferenceExtractor(GraphComponent, EntityExtractorMixin):
                     "start": text.find(reading.stance_said) if reading.stance_said else 0,
                     "end": (text.find(reading.stance_said) + len(reading.stance_said)) if reading.stance_said else len(text),
                     "said": reading.stance_said,
+                    # A bare "no," opening the message or a concluding "so no": it decides
+                    # the question asked over a reading of the words around it.
+                    "answer_word": "answer_word" in reading.signals,
                     "confidence_entity": 1.0,
                 }
             )

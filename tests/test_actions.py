@@ -120,6 +120,16 @@ async def test_statement_records_and_recommends(domain, domain_dict, message):
     assert {r["how"] for r in slots["answer_log"]} == {"volunteered"}
 
 
+async def test_an_answer_word_travels_from_the_extractor_to_the_action(domain, domain_dict, message):
+    """The stance entity says it came from a bare answer word, and the action trusts it over a misreading."""
+    text = "yes, though deploying models can be a pain"
+    latest = message(text, "share_preference")
+    stance = next(e for e in latest["entities"] if e["entity"] == "stance")
+    assert stance["answer_word"] is True
+    _, events = await run(ActionAdvance, domain, domain_dict, latest, {"current_question": "ml_production"})
+    assert slots_after(domain, events, {"current_question": "ml_production"})["ml_production"] is True
+
+
 async def test_only_changed_slots_are_sent(domain, domain_dict, message):
     _, events = await run(ActionAdvance, domain, domain_dict, message("nope", "deny"), {"current_question": "ml_production"})
     assert set(slots_of(events)) == {"ml_production", "current_question", "answer_log"}

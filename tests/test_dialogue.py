@@ -72,7 +72,8 @@ def test_never_asks_a_recorded_question(talk):
         assert state.answers.get(state.current_question) is None
         asked.append(state.current_question)
         state = talk(state, "no", "deny").state if not truth[state.current_question] else talk(state, "yes", "affirm").state
-    assert asked == ["ml_production", "data_infrastructure", "full_stack", "server_side"]
+    # Not full_stack either: "I can't stand CSS" already rules out building both ends.
+    assert asked == ["ml_production", "data_infrastructure", "server_side"]
     assert state.recommendation == "devops_engineer"
 
 
@@ -130,3 +131,34 @@ def test_a_passing_remark_does_not_overturn_an_earlier_answer(talk):
     state = talk(state, "actually, data pipelines sound great").state
     assert state.answers["data_infrastructure"] is True
     assert state.recommendation == "data_engineer"
+
+
+def test_an_answer_word_beats_a_misreading_of_the_question_asked(talk):
+    state = talk(State(), "hi", "greet").state  # ml_production pending
+    # "can be a pain" reads as doubt about taking models to production; the "yes" says otherwise.
+    result = talk(state, "yes, though deploying models can be a pain")
+    assert result.state.answers == {"ml_production": True}
+    assert result.state.recommendation == "ml_engineer"
+
+
+def test_a_concluding_answer_word_answers_the_question_asked(talk):
+    state = talk(State(), "hi", "greet").state
+    for _ in range(4):  # ml_production, data_infrastructure, full_stack, server_side
+        state = talk(state, "no", "deny").state
+    assert state.current_question == "user_interfaces"
+    state = talk(
+        state, "I've built a couple of internal UIs and disliked every minute of chasing pixel alignment, so not that"
+    ).state
+    assert state.answers["user_interfaces"] is False
+    assert state.current_question == "automation"
+
+
+def test_a_no_to_part_of_the_stack_is_a_no_to_the_whole_stack(talk):
+    result = talk(State(), "front-end work is what I enjoy, but I'd like to stay away from the backend side entirely")
+    assert result.state.answers == {"user_interfaces": True, "server_side": False, "full_stack": False}
+    assert result.state.records["full_stack"].said == result.state.records["server_side"].said
+    # An answer already given is not overwritten by the inference.
+    state = talk(State(), "I want to build whole apps, front end and back end").state
+    assert state.answers["full_stack"] is True
+    state = talk(state, "actually, I can't stand backend work").state
+    assert state.answers["full_stack"] is True and state.answers["server_side"] is False

@@ -18,13 +18,23 @@ from advisor.intent_rules import formula_intent, refine
         ("unsure", "I might, I might not", None),
         ("out_of_scope", "what's the weather in Paris", None),
         ("ask_toolkit", "what does a data engineer do", None),
-        ("deny", "nope", None),
+        ("deny", "nope", "deny"),  # kept, with the rule's confidence: words and n-grams agree
+        ("deny", "I'd turn that offer down", "deny"),
+        ("share_preference", "I'd decline the interview for that one", "deny"),
         ("greet", "hi, I love data pipelines", None),
         # An evaluation of "that" (the question just asked) is an answer, whatever the n-grams said ...
         ("out_of_scope", "doing that every day would make me dread Monday mornings", "deny"),
         ("ask_runner_up", "that's the kind of work I'd happily leave to someone else", "deny"),
         ("out_of_scope", "that's what I keep coming back to whenever I daydream about my next job", "affirm"),
         ("deny", "I'd find that draining, to be honest", "deny"),  # kept, now with the rule's confidence
+        ("ask_next_steps", "honestly, that sounds like my next job", "affirm"),
+        ("what_if", "if that's the job, I'm interested", "affirm"),
+        ("out_of_scope", "I'd decline the interview for that one", "deny"),
+        ("ask_why", "I'd rather steer well clear of that", "deny"),
+        ("ask_why", "why is that?", None),
+        # A message that ends on its answer is that answer.
+        ("goodbye", "I've gone off it over the years, so no", "deny"),
+        ("nlu_fallback", "at first yes, but now it bores me", "deny"),
         # ... but "that" before a noun is not the question, and a question is no answer.
         ("out_of_scope", "I love this song", None),
         ("out_of_scope", "is that a good thing?", None),
@@ -32,6 +42,11 @@ from advisor.intent_rules import formula_intent, refine
 )
 def test_refine(reader, intent, text, expected):
     assert refine(intent, reader.read(text)) == expected
+
+
+def test_a_what_if_about_that_stays_a_what_if(reader):
+    text = "suppose that sounded great to me"
+    assert refine("what_if", reader.read(text), text) is None
 
 
 @pytest.mark.parametrize("text", ["count me in", "a hundred percent", "difficult to say", "nah mate"])

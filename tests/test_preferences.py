@@ -265,3 +265,137 @@ def test_generic_answers_in_other_words(reader, text, stance):
 )
 def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
     assert prefs(reader, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # The cues before a departure tell how the person feels about leaving.
+        (
+            "deploying models at two in the morning is exactly what I want to leave behind",
+            {"ml_production": False},
+        ),
+        ("I'd hate to step away from deploying models", {"ml_production": True}),
+        ("I don't want to leave machine learning behind", {"ml_production": True}),
+        # "rather A than B": B is liked less, whatever its own words say.
+        ("I'd rather move away from machine learning entirely than spend my days deploying models", {"ml_production": False}),
+        ("I'd miss writing code far too much to move into a roadmap role", {"product_strategy": False}),
+        ("I love designing APIs way more than I ever loved styling pages", {"server_side": True, "user_interfaces": False}),
+        # Rhetorical questions state a liking.
+        ("who doesn't love a clean REST API in Go", {"server_side": True}),
+        ("who doesn't want their models actually used in prod?", {"ml_production": True}),
+        # A negator opening a relative clause describes a thing.
+        ("a Postgres schema that simply never falls over makes me proud", {"server_side": True}),
+        # "when I ..." opens a statement, not a question.
+        ("when I picture a whole week of ETL jobs my heart sinks", {"data_infrastructure": False}),
+        ("deciding strategy is someone else's job", {"product_strategy": False}),
+        ("give me API design and the business logic nobody sees", {"server_side": True}),
+        ("I can see myself building Kubernetes operators", {"automation": True}),
+        ("I can't see myself building Kubernetes operators", {"automation": False}),
+        ("I'd rather shape what people actually see and click than stare at loss curves", {"user_interfaces": True}),
+        # Disliking doing the parts together is about the whole stack only.
+        (
+            "I'd rather go deep on one layer than juggle React components and database migrations in the same sprint",
+            {"full_stack": False},
+        ),
+        ("doing both the user interface and the server side at once sounds exhausting", {"full_stack": False}),
+        ("I hate both CSS and SQL", {"full_stack": False, "user_interfaces": False, "server_side": False}),
+        # Doubt words inside a relative clause describe a thing.
+        ("I'm happiest writing the server logic that everything else depends on", {"server_side": True}),
+        ("shipping a recommendation model that customers depend on would be a dream for me", {"ml_production": True}),
+        ("data warehouses are something I'd gladly leave to other people", {"data_infrastructure": False}),
+        ("pushing pixels on user interfaces is the last thing I'd want to do", {"user_interfaces": False}),
+        # Going back to something is leaving what came before it.
+        (
+            "I stood in as product owner for a quarter once and couldn't wait to get back to the actual engineering",
+            {"product_strategy": False},
+        ),
+        ("I'd love to go back to building APIs", {"server_side": True}),
+        ("the part I enjoy now is talking to customers and deciding what we should build next", {"product_strategy": True}),
+        # "not X, just Y": for what "just" keeps.
+        ("not doing the whole stack, just APIs + databases pls", {"full_stack": False, "server_side": True}),
+        ("not the frontend, only backend", {"user_interfaces": False, "server_side": True}),
+    ],
+)
+def test_leaving_comparing_and_rhetorical_questions(reader, text, expected):
+    assert prefs(reader, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, stance",
+    [
+        ("no, retraining jobs at night are what I want to leave behind", "no"),
+        ("I built a couple of internal UIs and hated chasing pixels, so not that", "no"),
+        ("a Go service with clean APIs is the work I'm proudest of, so yes, that side of things", "yes"),
+        ("doing the same deployment grind for text models, my heart sinks a little, so no", "no"),
+        ("I'm not sure, it depends on the team, but on balance, so yes", "yes"),
+    ],
+)
+def test_answer_words_that_open_or_conclude_a_message(reader, text, stance):
+    reading = reader.read(text)
+    assert reading.stance == stance and "answer_word" in reading.signals
+
+
+@pytest.mark.parametrize("text", ["I love data pipelines, yes", "sure thing, data pipelines sound fun", "I like ETL"])
+def test_no_answer_word_without_a_bare_answer(reader, text):
+    assert "answer_word" not in reader.read(text).signals
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # What the person felt before yields to how things stand now.
+        (
+            "I used to think shipping models was someone else's job, "
+            "but these days getting them into production is what I enjoy most",
+            {"ml_production": True},
+        ),
+        (
+            "I thought I'd love data pipelines until I maintained a fleet of ETL jobs for a year - never again",
+            {"data_infrastructure": False},
+        ),
+        ("at first juggling front end and back end felt overwhelming; now I really love doing both", {"full_stack": True}),
+        (
+            "at first MLOps felt like dull plumbing; now I love serving models of all kinds, not just vision ones",
+            {"ml_production": True},
+        ),
+        (
+            "Over the years I've lost interest in deploying ML models and in data pipelines, "
+            "but building APIs and managing databases has really grown on me",
+            {"ml_production": False, "data_infrastructure": False, "server_side": True},
+        ),
+        # ... but "I think I'd" is no bygone: the tense is in the word as typed.
+        ("I think I'd enjoy product strategy", {"product_strategy": True}),
+        # Idioms of refusal.
+        ("you'd have to drag me kicking and screaming into a roadmap planning session", {"product_strategy": False}),
+        ("you couldn't pay me enough to spend my days on ingestion layers again", {"data_infrastructure": False}),
+        ("I've fallen out of love with frontend work", {"user_interfaces": False}),
+    ],
+)
+def test_then_and_now(reader, text, expected):
+    assert prefs(reader, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, stance",
+    [
+        ("at first I wasn't sold, but now I really enjoy it", "yes"),
+        ("at first yes, but now it bores me", "no"),
+        ("used to, but not any more", "no"),
+    ],
+)
+def test_then_and_now_answers(reader, text, stance):
+    assert reader.read(text).stance == stance
+
+
+@pytest.mark.parametrize(
+    "text, concludes",
+    [
+        ("at first yes, but now it bores me", True),
+        ("I've gone off it over the years, so no", True),
+        ("no, not really", False),
+        ("I love data pipelines, yes", False),
+    ],
+)
+def test_messages_that_end_on_their_answer(reader, text, concludes):
+    assert ("concludes" in reader.read(text).signals) is concludes
