@@ -91,10 +91,20 @@ def test_simulator_public_bank(stack, tmp_path):
 
 
 # Banks in simulate.py's shape written by authors who saw only the guide and the
-# public bank (plain answers, casual chat, indirect descriptions), then used to
-# find and mend what the assistant misread: a regression guard now, not an
-# independent measure. Minimum share of cases passed, per bank.
-BANKS = {"plain.yml": 0.95, "casual.yml": 0.95, "indirect.yml": 0.95}
+# public bank (plain answers, casual chat, indirect descriptions, reflective
+# stories, terse chat, tastes that shifted, job-ad talk), then used to find and
+# mend what the assistant misread: a regression guard now, not an independent
+# measure. Minimum share of cases passed, per bank (job-ad talk still has three
+# misread cases, e.g. a whole stack listed as "React in front, Django behind").
+BANKS = {
+    "plain.yml": 0.95,
+    "casual.yml": 0.95,
+    "indirect.yml": 0.95,
+    "reflective.yml": 0.95,
+    "terse.yml": 0.95,
+    "shifts.yml": 0.95,
+    "jobtalk.yml": 0.9,
+}
 
 
 @pytest.mark.parametrize("bank", sorted(BANKS))
