@@ -147,6 +147,7 @@ class _Clause:
     narrows: bool = False  # opens with "just" / "only": what is kept after "not X,"
     returns: bool = False  # "couldn't wait to get back to ...": away from what came before
     bygone: bool = False  # "I used to ...", "at first ...": how the person felt before
+    sets_against: bool = False  # "not both" after "one side only,": an alternative set against what came before
 
 
 @dataclass(frozen=True)
@@ -356,7 +357,8 @@ class PreferenceReader:
     def _repair(self, word: str) -> str:
         low = word.lower()
         lemma = self._lemma(low)
-        if len(low) < 5 or low in self._known or lemma in self._vocabulary or not low.isalpha():
+        # A known English word is no typo ("stick" is not "stack"), whichever form the table holds.
+        if len(low) < 5 or self._is_known(low) or lemma in self._vocabulary or not low.isalpha():
             return lemma
         squeezed = _REPEATS.sub(r"\1", low)
         if squeezed != low:
@@ -595,6 +597,8 @@ class PreferenceReader:
         for index, clause in enumerate(clauses):
             if clause.question or not self._opens_question(words[clause.first : clause.last + 1]):
                 continue
+            if index > 0 and words[clause.first - 1] == "so":
+                continue  # "frontend bores me and so does backend": "backend too", no question
             for later in clauses[index:]:
                 if later.sentence == clause.sentence:
                     later.question = True
@@ -698,6 +702,11 @@ class PreferenceReader:
                 clause.polarity = -1
             clause.own = clause.polarity is not None
             clause.contrast = not score and not last and bool(negations) and lemmas[clause.first] in self._negators
+            # "not both", "not the backend": a negated alternative, not an evaluation ("never", "not really").
+            clause.sets_against = clause.contrast and any(
+                w[:1].isalnum() and w not in self._negators and w not in self._fillers
+                for w in lemmas[clause.first : clause.last + 1]
+            )
 
     def _after_relative_pronoun(self, lemmas: Sequence[str], clause: _Clause, word: int, reach: int = 2) -> bool:
         """A word opening a relative clause ("a schema that (simply) never falls over")."""
@@ -793,8 +802,10 @@ class PreferenceReader:
                 clause.polarity = (clause.polarity if clause.own else 1) * (following.polarity or 1)
                 clause.answered = True
             elif not clause.own and not clause.unsure:
-                # "I stood in as product owner and couldn't wait to get back to engineering": against it.
-                clause.polarity = -following.polarity if following.returns and following.polarity else following.polarity
+                # "I stood in as product owner and couldn't wait to get back to engineering": against
+                # it; "one side only, not both": "not both" sets an alternative against it.
+                against = following.returns or following.sets_against
+                clause.polarity = -following.polarity if against and following.polarity else following.polarity
             else:
                 continue
             following.lent = True

@@ -312,6 +312,11 @@ def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
         ),
         ("I'd love to go back to building APIs", {"server_side": True}),
         ("the part I enjoy now is talking to customers and deciding what we should build next", {"product_strategy": True}),
+        ("frontend work bores me and so does backend", {"user_interfaces": False, "server_side": False}),
+        ("I'd rather stick to one side of the app", {"full_stack": False}),  # "stick" is no typo of "stack"
+        ("one side only pls, not both", {"full_stack": False}),  # "not both" is set against "one side"
+        ("ETL? never", {"data_infrastructure": False}),  # ... where "never" evaluates
+        ("I like seeing my code show up visually right away", {"user_interfaces": True}),
         # "not X, just Y": for what "just" keeps.
         ("not doing the whole stack, just APIs + databases pls", {"full_stack": False, "server_side": True}),
         ("not the frontend, only backend", {"user_interfaces": False, "server_side": True}),
