@@ -52,6 +52,7 @@ READING_CACHE_SIZE = 4096
 NEGATION_REACH = 3  # words from a negator to the cue it turns around
 CARRIER_GAP = 2  # words that may stand between a negator and the verb carrying it ("never really found")
 STANCE_GAP = 4  # words a gapped stance cue ("leave ... behind") may span
+LESS_MORE_REACH = 6  # words from "less" to the "more" set against it
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,7 @@ class PreferenceReader:
             self._lemma(cue.strip()): frozenset(self._lemma(w) for w in before.split())
             for cue, before in (entry.split(":", 1) for entry in cues.get("guarded_cues", []))
         }
+        self._more = self._lemma("more")  # looked up as "much"
         self._bygone = [
             tuple(t.text for t in nlp.make_doc(m.lower()) if t.text not in _GLUE) for m in cues.get("bygone_markers", [])
         ]
@@ -528,6 +530,8 @@ class PreferenceReader:
                     if length:
                         brk = (kind, length)
                         break
+                if brk is None:
+                    brk = self._implicit_break(lemmas, start, i, departed)
             if brk is None:
                 i += 1
                 continue
@@ -578,6 +582,20 @@ class PreferenceReader:
             clause.bygone = any(True for phrase in self._bygone for _ in _find(typed, phrase)) or any(
                 c.bygone and c.coarse == clause.coarse for c in clauses if c.last < clause.first
             )
+
+    def _implicit_break(self, lemmas: Sequence[str], start: int, i: int, departed: bool) -> Optional[tuple[str, int]]:
+        """Breaks that only a word before them makes.
+
+        "stop coding to become a PM": after a departure, "to <verb>" turns to what
+        the person goes on to, as "and <verb>" does; "less coding, more strategy":
+        "more" after "less" sets the two against each other.
+        """
+        after = lemmas[i + 1] if i + 1 < len(lemmas) else None
+        if departed and i > start and lemmas[i] == "to" and after in self._departure_turns:
+            return ("list", 1)
+        if lemmas[i] == self._more and "less" in lemmas[max(0, i - LESS_MORE_REACH) : i]:
+            return ("contrast", 1)  # also "less meetings, more code", across the comma
+        return None
 
     def _departure_starts(self, lemmas: Sequence[str]) -> set[int]:
         """Where a departure ("step away from", "leave ... behind") starts."""
@@ -1048,11 +1066,6 @@ class PreferenceReader:
         if "so" not in before:
             return None
         return last if self._only_answer_words(tokens, last, self._concluding_words) else None
-
-
-def index_of(clauses: Sequence[_Clause], clause: _Clause) -> int:
-    """Position by identity (clauses are mutable dataclasses, equal when their fields are)."""
-    return next(i for i, c in enumerate(clauses) if c is clause)
 
 
 def _find(seq: Sequence[str], phrase: Sequence[str]) -> Iterable[int]:

@@ -317,6 +317,12 @@ def test_departures_anecdotes_and_gapped_idioms(reader, text, expected):
         ("one side only pls, not both", {"full_stack": False}),  # "not both" is set against "one side"
         ("ETL? never", {"data_infrastructure": False}),  # ... where "never" evaluates
         ("I like seeing my code show up visually right away", {"user_interfaces": True}),
+        # "less X, more Y"; leaving X "to <verb>" Y.
+        ("pm life sounds good tbh, less coding more strategy", {"product_strategy": True}),
+        ("less meetings, more code", {"product_strategy": False}),
+        ("I don't want to stop coding to become a PM", {"product_strategy": False}),
+        ("I'd be glad to step away from the keyboard to focus on user interviews", {"product_strategy": True}),
+        ("I'd love to stop writing CSS", {"user_interfaces": False}),
         # "not X, just Y": for what "just" keeps.
         ("not doing the whole stack, just APIs + databases pls", {"full_stack": False, "server_side": True}),
         ("not the frontend, only backend", {"user_interfaces": False, "server_side": True}),
