@@ -56,7 +56,7 @@ class ActionAnswerCatalogueQuestion(Action):
             tools = [t for v in entity_values(tracker, "tool") if (t := catalogue_answers.find_tool(v, catalogue))]
             text = tracker.latest_message.get("text") or ""
             if not toolkits and tools:
-                reply = catalogue_answers.describe_tool(tools[0], catalogue)
+                reply = catalogue_answers.describe_tools(tools, catalogue)  # "MLflow and W&B, which role uses those?"
             elif toolkit is None:
                 reply = catalogue_answers.which_toolkit(catalogue, "ask_toolkit")
             else:

@@ -68,15 +68,19 @@ def describe(toolkit: Toolkit, catalogue: Catalogue, aspect: str = "overview") -
     return reply
 
 
-def describe_tool(tool: Tool, catalogue: Catalogue) -> Reply:
-    users = [t.name for t in catalogue.toolkits if tool.id in t.tools]
+def describe_tools(tools: list[Tool], catalogue: Catalogue) -> Reply:
+    """Each tool (once, in the order named) and the toolkits the guide names it for."""
     reply = Reply()
-    text = f"{tool.name}: official documentation at {tool.url}."
-    if users:
-        text += f" The guide names it for the {join_words(users)} toolkit{'s' if len(users) > 1 else ''}."
-    elif tool.added:
-        text += f" It comes up in the next steps I suggest {ADDED_NOTE}."
-    reply.say(text)
+    lines = []
+    for tool in dict.fromkeys(tools):
+        users = [t.name for t in catalogue.toolkits if tool.id in t.tools]
+        text = f"{tool.name}: official documentation at {tool.url}."
+        if users:
+            text += f" The guide names it for the {join_words(users)} toolkit{'s' if len(users) > 1 else ''}."
+        elif tool.added:
+            text += f" It comes up in the next steps I suggest {ADDED_NOTE}."
+        lines.append(text)
+    reply.say("\n".join(lines))
     return reply
 
 

@@ -35,7 +35,11 @@ two cases, and there its reading decides:
 * a "what if" that names a toolkit and asks what it would take or use ("if
   I moved into data engineering, what tools would I be working with?") is a
   question about that toolkit: the person asks about the work, not about
-  how their answers would change.
+  how their answers would change;
+* a question naming one toolkit, or tools and no toolkit, that states no
+  liking ("devops?", "kubernetes and docker, is that a devops thing?", "which
+  role uses MLflow?") is a question about the catalogue, whatever the n-grams
+  made of it (a comparison, a preference, the list, a "why").
 
 Everything else keeps the classifier's intent.
 """
@@ -73,6 +77,15 @@ OVERRULED_BY_PREFERENCE = frozenset(
     }
 )
 RULE_CONFIDENCE = 0.9
+# Intents the classifier gives questions about one toolkit or some tools that
+# state no liking ("kubernetes and docker, is that a devops thing?": a
+# preference; "which role uses MLflow?": the list; "MLflow and W&B, which role
+# uses those?": a "why"). A "why" naming a toolkit stays one ("why devops?").
+QUESTIONS_ABOUT_THE_CATALOGUE = frozenset(
+    {"share_preference", "greet", "out_of_scope", "nlu_fallback", "list_toolkits", "ask_why", "help", "unsure"}
+)
+# Words that make a message naming one toolkit a comparison after all ("devops or not?" is not).
+COMPARING = frozenset({"compare", "comparison", "vs", "versus", "difference", "differences", "between", "against"})
 # What a toolkit question may ask about for a "what if ... ?" to be one (advisor/aspect_cues.yml).
 CATALOGUE_ASPECTS_IN_WHAT_IFS = frozenset({"skills", "tools"})
 # A message of nothing but answer words ("certainly", "you bet", "why not")
@@ -192,14 +205,29 @@ def formula_intent(text: str) -> Optional[str]:
     return found.pop() if len(found) == 1 else None
 
 
-def refine(intent: Optional[str], reading: Reading, text: str = "", names_toolkit: bool = False) -> Optional[str]:
+def refine(
+    intent: Optional[str], reading: Reading, text: str = "", toolkits_named: int = 0, tools_named: int = 0
+) -> Optional[str]:
     """The intent the words call for, or None to keep the classifier's.
 
-    ``names_toolkit``: the message names a toolkit (a ``toolkit`` entity).
+    ``toolkits_named`` / ``tools_named``: how many different toolkits and tools
+    the message names (``toolkit`` and ``tool`` entities).
     """
+    about_catalogue = toolkits_named == 1 or (tools_named > 0 and not toolkits_named)
+    if intent == "compare_toolkits" and toolkits_named == 1 and not COMPARING.intersection(_words(text)):
+        return "ask_toolkit"  # "devops?": one toolkit is nothing to compare
+    if (
+        intent in QUESTIONS_ABOUT_THE_CATALOGUE
+        and about_catalogue
+        and "question" in reading.signals
+        and not reading.stated
+        and not is_hypothetical(text)
+        and not (intent == "ask_why" and toolkits_named)
+    ):
+        return "ask_toolkit"  # "kubernetes and docker, is that a devops thing?", "which role uses MLflow?"
     if (
         intent == "what_if"
-        and names_toolkit
+        and toolkits_named
         and "question" in reading.signals
         and aspect_of(text) in CATALOGUE_ASPECTS_IN_WHAT_IFS
     ):

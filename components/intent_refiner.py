@@ -49,8 +49,10 @@ class IntentRefiner(GraphComponent, IntentClassifier):
             intent = message.get(INTENT) or {}
             if reading is None:
                 continue
-            names_toolkit = any(entity.get("entity") == "toolkit" for entity in message.get(ENTITIES) or [])
-            refined = refine(intent.get("name"), reading, message.get(TEXT) or "", names_toolkit)
+            entities = message.get(ENTITIES) or []
+            toolkits = {e.get("value") for e in entities if e.get("entity") == "toolkit"}
+            tools = {e.get("value") for e in entities if e.get("entity") == "tool"}
+            refined = refine(intent.get("name"), reading, message.get(TEXT) or "", len(toolkits), len(tools))
             if refined is None:
                 continue
             confidence = max(RULE_CONFIDENCE, float(intent.get("confidence") or 0.0))

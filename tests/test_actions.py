@@ -178,6 +178,17 @@ async def test_compare_two_toolkits(domain, domain_dict, message):
     assert messages[0]["custom"]["type"] == "comparison"
 
 
+async def test_tools_without_a_toolkit_name_the_toolkits_that_use_them(domain, domain_dict, message):
+    entities = [
+        {"entity": "tool", "value": "mlflow", "start": 0, "end": 6},
+        {"entity": "tool", "value": "wandb", "start": 11, "end": 28},
+    ]
+    latest = message("mlflow and weights & biases, which role uses those?", "ask_toolkit", entities)
+    messages, _ = await run(ActionAnswerCatalogueQuestion, domain, domain_dict, latest)
+    text = messages[0]["text"]
+    assert "MLflow" in text and "Weights & Biases" in text and text.count("ML Engineer") == 2
+
+
 async def test_describe_without_a_toolkit_asks_which(domain, domain_dict, message):
     messages, _ = await run(ActionAnswerCatalogueQuestion, domain, domain_dict, message("what skills do I need?", "ask_toolkit"))
     assert messages[0]["text"] == "Which toolkit do you mean?"

@@ -103,7 +103,7 @@ def test_statements_inside_other_intents(reader, intent, text, expected):
 
 
 @pytest.mark.parametrize(
-    "text, names_toolkit, expected",
+    "text, toolkits_named, expected",
     [
         ("If I moved into data engineering, what tools would I be working with?", True, "ask_toolkit"),
         ("suppose I became a product manager, what skills would I need?", True, "ask_toolkit"),
@@ -112,5 +112,28 @@ def test_statements_inside_other_intents(reader, intent, text, expected):
         ("what if I liked data engineering, what would you recommend?", True, None),
     ],
 )
-def test_what_ifs_asking_about_a_toolkits_work_are_toolkit_questions(reader, text, names_toolkit, expected):
-    assert refine("what_if", reader.read(text), text, names_toolkit) == expected
+def test_what_ifs_asking_about_a_toolkits_work_are_toolkit_questions(reader, text, toolkits_named, expected):
+    assert refine("what_if", reader.read(text), text, toolkits_named) == expected
+
+
+@pytest.mark.parametrize(
+    "intent, text, toolkits_named, tools_named, expected",
+    [
+        # One toolkit is nothing to compare.
+        ("compare_toolkits", "devops?", 1, 0, "ask_toolkit"),
+        ("compare_toolkits", "data engineer?", 1, 0, "ask_toolkit"),
+        ("compare_toolkits", "compare devops with the rest", 1, 0, None),
+        ("compare_toolkits", "devops vs backend?", 2, 0, None),
+        # A question naming one toolkit, or tools only, stating no liking.
+        ("share_preference", "kubernetes and docker, is that a devops thing?", 1, 2, "ask_toolkit"),
+        ("greet", "kubernets and dokcer, is that a devops thing?", 1, 0, "ask_toolkit"),
+        ("list_toolkits", "which role uses mlflow?", 0, 1, "ask_toolkit"),
+        ("ask_why", "MLFLOW AND WEIGHTS & BIASES, WHICH ROLE USES THOSE?", 0, 2, "ask_toolkit"),
+        # ... but not a "why" about a toolkit, a statement, or a what-if.
+        ("ask_why", "why devops?", 1, 0, None),
+        ("share_preference", "I love docker and kubernetes", 0, 2, None),
+        ("list_toolkits", "what toolkits are there?", 0, 0, None),
+    ],
+)
+def test_questions_about_one_toolkit_or_some_tools(reader, intent, text, toolkits_named, tools_named, expected):
+    assert refine(intent, reader.read(text), text, toolkits_named, tools_named) == expected
