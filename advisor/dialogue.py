@@ -89,6 +89,8 @@ def _collect(state: State, turn: Turn, pending: Optional[Question]) -> tuple[dic
     """Answers found in the turn, and whether the person is unsure about the pending question."""
     updates: dict[str, AnswerRecord] = {}
     stance = _stance(turn)
+    # A bare "no," opening the message or a concluding "so no" (the reader's answer_word).
+    plain_answer = "answer_word" in turn.reading.signals and stance in (YES, NO)
     if turn.intent in PREFERENCE_INTENTS:
         for pref in turn.reading.stated:
             if pref.value is None:
@@ -97,7 +99,7 @@ def _collect(state: State, turn: Turn, pending: Optional[Question]) -> tuple[dic
                 pending is not None
                 and pref.question_id == pending.id
                 and stance in (YES, NO)
-                and (pref.weak or ("answer_word" in turn.reading.signals and pref.value != (stance == YES)))
+                and (pref.weak or (plain_answer and pref.value != (stance == YES)))
             ):
                 # "no, I'd miss coding": the plain answer beats an indirect reading; "yes,
                 # shipping models to prod, not just images": an answer word beats a misreading.
@@ -119,7 +121,6 @@ def _collect(state: State, turn: Turn, pending: Optional[Question]) -> tuple[dic
     unsure = False
     if pending is not None and pending.id not in updates:
         pref = turn.reading.for_question(pending.id)
-        plain_answer = "answer_word" in turn.reading.signals and stance in (YES, NO)
         if pref is not None and pref.value is None and not plain_answer:
             unsure = True  # (but "yes, though deploying models can be a pain" is a yes)
         elif stance in (YES, NO):

@@ -214,6 +214,7 @@ def refine(
     the message names (``toolkit`` and ``tool`` entities).
     """
     about_catalogue = toolkits_named == 1 or (tools_named > 0 and not toolkits_named)
+    hypothetical_what_if = intent == "what_if" and is_hypothetical(text)  # "what if I liked frontend?"
     if intent == "compare_toolkits" and toolkits_named == 1 and not COMPARING.intersection(_words(text)):
         return "ask_toolkit"  # "devops?": one toolkit is nothing to compare
     if (
@@ -236,13 +237,9 @@ def refine(
     if formula is not None and not reading.preferences:
         return formula if formula != intent else None
     states_preference = any(p.explicit and p.value is not None for p in reading.stated)
-    if intent in OVERRULED_BY_PREFERENCE and states_preference and not (intent == "what_if" and is_hypothetical(text)):
+    if intent in OVERRULED_BY_PREFERENCE and states_preference and not hypothetical_what_if:
         return "share_preference"
-    if (
-        intent in REFERRED_ANSWER_OVERRULES
-        and refers_to_question(reading)
-        and not (intent == "what_if" and is_hypothetical(text))
-    ):
+    if intent in REFERRED_ANSWER_OVERRULES and refers_to_question(reading) and not hypothetical_what_if:
         return GENERIC_ANSWERS[reading.stance]  # "I'd find that draining": a "no" to the question
     if (
         "concludes" in reading.signals

@@ -270,18 +270,19 @@ class PreferenceReader:
         self._negating_breaks = {seq for seq in self._phrases(cues["negating_breaks"], keep_glue=True)}
         self._turning_breaks = {seq for seq in self._phrases(cues.get("turning_breaks", []), keep_glue=True)}
         self._interjections = {seq[0] for seq in self._phrases(cues["interjections"]) if len(seq) == 1}
+        self._answer_words = frozenset(self._interjections | self._negators)
         self._rhetorical = self._phrases(cues.get("rhetorical_openers", []))
         self._relative_pronouns = frozenset(cues.get("relative_pronouns", []))
         self._concluding_words = frozenset(self._lemma(w) for w in cues.get("concluding_words", []))
         self._subject_negators = frozenset(cues.get("subject_negators", []))
         self._narrowing_words = frozenset(cues.get("narrowing_words", []))
         self._returns = self._phrases(cues.get("returns", []))
-        # Compared as typed, not by lemma: "I thought I'd" is bygone, "I think I'd" is not.
         self._guarded = {
             self._lemma(cue.strip()): frozenset(self._lemma(w) for w in before.split())
             for cue, before in (entry.split(":", 1) for entry in cues.get("guarded_cues", []))
         }
         self._more = self._lemma("more")  # looked up as "much"
+        # Compared as typed, not by lemma: "I thought I'd" is bygone, "I think I'd" is not.
         self._bygone = [
             tuple(t.text for t in nlp.make_doc(m.lower()) if t.text not in _GLUE) for m in cues.get("bygone_markers", [])
         ]
@@ -438,7 +439,7 @@ class PreferenceReader:
             "stance": reading.stance is not None,
             "answer_only": answer_only and not reading.preferences,
             "unknown_words": self._mostly_unknown(lemmas),
-            "revision": any(True for phrase in self._revision for _ in _find(lemmas, phrase)),
+            "revision": _contains_any(lemmas, self._revision),
             "refers_back": self._refers_back(lemmas, covered),
         }
         return frozenset(name for name, on in found.items() if on)
@@ -572,15 +573,14 @@ class PreferenceReader:
 
     def _mark_clauses(self, clauses: Sequence[_Clause], lemmas: Sequence[str], words: Sequence[str]) -> None:
         """What each clause's words make of it: rhetorical, narrowing, a return, bygone."""
-        for clause in clauses:
+        for index, clause in enumerate(clauses):
             clause.rhetorical = bool(_match_at(lemmas, clause.first, self._rhetorical))
             clause.narrows = lemmas[clause.first] in self._narrowing_words
-            window = lemmas[clause.first : clause.last + 1]
-            clause.returns = any(True for phrase in self._returns for _ in _find(window, phrase))
+            clause.returns = _contains_any(lemmas[clause.first : clause.last + 1], self._returns)
             # "at first juggling front end and back end felt overwhelming": the whole list.
-            typed = words[clause.first : clause.last + 1]
-            clause.bygone = any(True for phrase in self._bygone for _ in _find(typed, phrase)) or any(
-                c.bygone and c.coarse == clause.coarse for c in clauses if c.last < clause.first
+            previous = clauses[index - 1] if index else None
+            clause.bygone = _contains_any(words[clause.first : clause.last + 1], self._bygone) or (
+                previous is not None and previous.bygone and previous.coarse == clause.coarse
             )
 
     def _implicit_break(self, lemmas: Sequence[str], start: int, i: int, departed: bool) -> Optional[tuple[str, int]]:
@@ -947,7 +947,7 @@ class PreferenceReader:
         if not group:
             return False
         window = lemmas[group[0].first : group[-1].last + 1]
-        return any(True for phrase in self._together for _ in _find(window, phrase))
+        return _contains_any(window, self._together)
 
     def _drop_weak(self, matches: list[_Match], clauses: Sequence[_Clause]) -> list[_Match]:
         """A weak cue ("~ml", "!code") counts only when its clause names no other topic.
@@ -1047,9 +1047,9 @@ class PreferenceReader:
     def _only_answer_words(self, tokens: Sequence[_Token], clause: _Clause, also: frozenset[str] = frozenset()) -> bool:
         """The clause is a bare answer ("no", "nope, not really", "so not that")."""
         lemmas = [t.lemma for t in tokens[clause.first : clause.last + 1] if t.lemma[:1].isalnum()]
-        answer = self._interjections | self._negators
-        allowed = answer | self._fillers | also
-        return any(w in answer for w in lemmas) and all(w in allowed for w in lemmas)
+        return any(w in self._answer_words for w in lemmas) and all(
+            w in self._answer_words or w in self._fillers or w in also for w in lemmas
+        )
 
     def _concluding_answer(self, tokens: Sequence[_Token], clauses: Sequence[_Clause]) -> Optional[_Clause]:
         """A bare yes / no after "so", closing a message that said something before it, if there is one."""
@@ -1073,6 +1073,11 @@ def _find(seq: Sequence[str], phrase: Sequence[str]) -> Iterable[int]:
     for i in range(len(seq) - n + 1):
         if tuple(seq[i : i + n]) == tuple(phrase):
             yield i
+
+
+def _contains_any(seq: Sequence[str], phrases: Iterable[Sequence[str]]) -> bool:
+    """Whether any of ``phrases`` occurs in ``seq``."""
+    return any(next(iter(_find(seq, phrase)), None) is not None for phrase in phrases)
 
 
 def _gapped_tail(seq: Sequence[str], start: int, tail: Sequence[str]) -> Optional[int]:
